@@ -1,0 +1,93 @@
+from django.db import models
+
+from apps.stations.models import ChargingStation, Connector
+from apps.users.models import IdTag, User
+
+
+class ChargingSession(models.Model):
+    """One OCPP transaction. Its id is the OCPP transactionId. Energy is integer Wh; times are UTC and, for
+    messages queued while the charger was offline, the charger's own timestamps (OCPP 1.6 §4.8)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Charging"
+        COMPLETED = "completed", "Completed"
+        INTERRUPTED = "interrupted", "Interrupted (closed without StopTransaction)"
+
+    class Anomaly(models.TextChoices):
+        CLOSED_BY_BOOT = "closed_by_boot", "Closed by a BootNotification (power cut or reboot)"
+        UNKNOWN_TRANSACTION_STOP = "unknown_transaction_stop", "StopTransaction for a transaction never issued"
+        METER_BACKWARDS = "meter_backwards", "Meter went backwards (meter replaced or reset)"
+        METER_JUMP = "meter_jump", "Implausible meter jump"
+        STOP_BEFORE_START = "stop_before_start", "Stop time before start time"
+        DUPLICATE_STOP = "duplicate_stop", "StopTransaction received twice"
+        LATE_MESSAGE = "late_message", "Arrived late after an offline period"
+
+    station = models.ForeignKey(ChargingStation, on_delete=models.PROTECT, related_name="sessions")
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions")
+    connector_number = models.PositiveSmallIntegerField()
+    id_tag = models.ForeignKey(IdTag, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    id_tag_uid = models.CharField("idTag as sent", max_length=20, blank=True)
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="charging_sessions")
+    reservation_id = models.IntegerField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    started_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    charging_ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When energy stopped flowing (the car was full); idle fees count from here.",
+    )
+    meter_start_wh = models.BigIntegerField()
+    meter_stop_wh = models.BigIntegerField(null=True, blank=True)
+    energy_wh = models.BigIntegerField("energy (Wh)", default=0,
+                                       help_text="Billable energy; never negative, even when the meter was reset.")
+    stop_reason = models.CharField(max_length=32, blank=True)
+    anomalies = models.JSONField(default=list, blank=True)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    attention_resolved_at = models.DateTimeField(null=True, blank=True)
+    attention_resolved_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                                              related_name="+")
+    attention_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # A retransmitted StartTransaction (same connector, idTag, meter and time) is the same session.
+            models.UniqueConstraint(fields=["station", "connector_number", "id_tag_uid", "started_at", "meter_start_wh"],
+                                    name="session_start_idempotent"),
+            models.CheckConstraint(condition=models.Q(energy_wh__gte=0), name="session_energy_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["station", "state"]),
+            models.Index(fields=["started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.station.ocpp_id}/{self.connector_number}"
+
+
+class MeterValue(models.Model):
+    """One sampled value. Stored as an integer in the unit named by `unit`: Wh/varh for energy, W/var for power,
+    % for SoC, mA for current, mV for voltage, m°C for temperature, mHz for frequency, rpm for fan speed.
+    Values without a transaction (connector 0, clock-aligned) keep session empty."""
+
+    session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="meter_values")
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="meter_values")
+    connector_number = models.PositiveSmallIntegerField(default=0)
+    sampled_at = models.DateTimeField()
+    measurand = models.CharField(max_length=48, default="Energy.Active.Import.Register")
+    phase = models.CharField(max_length=8, blank=True)
+    location = models.CharField(max_length=8, blank=True)
+    context = models.CharField(max_length=24, blank=True)
+    unit = models.CharField(max_length=8, default="Wh")
+    value = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["session", "sampled_at"], name="metervalue_session_time"),
+            models.Index(fields=["station", "sampled_at"], name="metervalue_station_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measurand}{'/' + self.phase if self.phase else ''} = {self.value} {self.unit}"

@@ -1,0 +1,22 @@
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import selectors
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """The process is up and serving HTTP."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """The database and the channel layer answer; 503 with the reasons when not."""
+    problems = [p for p in (selectors.database_problem(), selectors.channel_layer_problem()) if p]
+    if problems:
+        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
+    return JsonResponse({"status": "ok", "checks": {"database": "ok", "channel_layer": "ok"}})

@@ -1,0 +1,68 @@
+"""Writes for organizations and memberships."""
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from .models import Membership, Organization
+
+BPO_CLERK_GROUP = "BPO clerk"
+
+# Models a BPO clerk administers, with the actions allowed on each. Deleting sessions or meter values is never
+# allowed: they are the evidence behind every invoice.
+_CLERK_PERMISSIONS = {
+    ("organizations", "organization"): ("view", "change"),
+    ("organizations", "membership"): ("view", "add", "change", "delete"),
+    ("users", "user"): ("view", "add", "change"),
+    ("users", "idtag"): ("view", "add", "change", "delete"),
+    ("users", "vehicle"): ("view", "add", "change", "delete"),
+    ("sites", "site"): ("view", "add", "change"),
+    ("circuits", "circuit"): ("view", "add", "change", "delete"),
+    ("stations", "chargingstation"): ("view", "add", "change"),
+    ("stations", "connector"): ("view", "add", "change", "delete"),
+    ("stations", "stationpermission"): ("view", "add", "change", "delete"),
+    ("charging", "chargingsession"): ("view", "change"),
+    ("charging", "metervalue"): ("view",),
+}
+
+
+def role_groups_ensure(*, extra_permissions: dict | None = None) -> Group:
+    """Create or update the "BPO clerk" permission group. Idempotent; run after every migrate."""
+    group, _ = Group.objects.get_or_create(name=BPO_CLERK_GROUP)
+    wanted = dict(_CLERK_PERMISSIONS)
+    wanted.update(extra_permissions or {})
+    codenames = []
+    for (app_label, model), actions in wanted.items():
+        codenames += [(app_label, f"{action}_{model}") for action in actions]
+    perms = [
+        p for p in Permission.objects.select_related("content_type").filter(
+            codename__in=[c for _, c in codenames]
+        )
+        if (p.content_type.app_label, p.codename) in set(codenames)
+    ]
+    group.permissions.set(perms)
+    return group
+
+
+@transaction.atomic
+def membership_grant(*, user, organization: Organization, role: str) -> Membership:
+    """Give `user` a role in `organization`. Back-office roles make the user staff and a member of the clerk group.
+    Granting the same role twice changes nothing."""
+    membership, _ = Membership.objects.get_or_create(user=user, organization=organization, role=role)
+    if role in (Membership.Role.BPO_CLERK, Membership.Role.ORG_ADMIN):
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        user.groups.add(role_groups_ensure())
+    return membership
+
+
+def organization_ensure(*, slug: str, name: str, kind: str, country: str, **fields) -> Organization:
+    """Create the organization with this slug, or update its fields. Idempotent (demo data, provisioning)."""
+    organization = Organization.objects.filter(slug=slug).first() or Organization(slug=slug)
+    organization.name, organization.kind, organization.country = name, kind, country
+    for key, value in fields.items():
+        setattr(organization, key, value)
+    organization.full_clean()
+    organization.save()
+    return organization

@@ -1,0 +1,41 @@
+"""Writes for people, cards and vehicles."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+
+from .models import IdTag
+
+
+@transaction.atomic
+def id_tags_set_status(*, id_tags: QuerySet[IdTag], status: str) -> int:
+    """Block or unblock cards; returns how many changed. A blocked card is answered "Blocked" at the next
+    Authorize or StartTransaction."""
+    if status not in IdTag.Status.values:
+        raise ValueError(f"unknown card status {status!r}")
+    return id_tags.exclude(status=status).update(status=status)
+
+
+@transaction.atomic
+def id_tag_register(*, uid: str, organization, owner=None, label: str = "", user_group: str = "public",
+                    expires_at=None) -> tuple[IdTag, bool]:
+    """Register a card, or update the one with this uid (case-insensitive) in the same organization.
+    A uid already used by another organization is refused: a card cannot belong to two tenants."""
+
+    id_tag = IdTag.objects.select_for_update().filter(uid__iexact=uid).first()
+    created = id_tag is None
+    if created:
+        id_tag = IdTag(uid=uid, organization=organization)
+    elif id_tag.organization_id != organization.pk:
+        raise ValidationError({"uid": f"Card {uid} already belongs to another organization."})
+    if owner is not None:
+        id_tag.owner = owner
+    if label:
+        id_tag.label = label
+    id_tag.user_group = user_group or id_tag.user_group
+    if expires_at is not None:
+        id_tag.expires_at = expires_at
+    id_tag.full_clean()
+    id_tag.save()
+    return id_tag, created

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+
+from apps.core import views as core_views
+
+admin.site.site_header = "evnet back-office"
+admin.site.site_title = "evnet"
+admin.site.index_title = "Charging network administration"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,55 @@
+"""Suite-wide setup. In CI (EVNET_REQUIRE_SERVICES=1) the suite must run against PostgreSQL and Redis: if either
+is not configured or does not answer, the run stops with an error instead of skipping or falling back."""
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    from django.conf import settings
+
+    if not getattr(settings, "EVNET_REQUIRE_SERVICES", False):
+        return
+    db = settings.DATABASES["default"]
+    problems = []
+    if "postgresql" not in db["ENGINE"]:
+        problems.append(f"DATABASE_URL must point at PostgreSQL in CI (engine is {db['ENGINE']})")
+    elif not _reachable(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)):
+        problems.append(f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} does not answer")
+    redis_url = settings.REDIS_URL
+    if not redis_url:
+        problems.append("REDIS_URL must be set in CI (channel layer and Celery broker)")
+    else:
+        parsed = urlparse(redis_url)
+        if not _reachable(parsed.hostname or "127.0.0.1", parsed.port or 6379):
+            problems.append(f"Redis at {redis_url} does not answer")
+    if problems:
+        pytest.exit("Required services missing: " + "; ".join(problems), returncode=3)
+
+
+@pytest.fixture
+def redis_url(settings) -> str:
+    """The Redis URL for tests that need a real Redis. Fails (not skips) in CI when it is missing."""
+    if not settings.REDIS_URL:
+        if settings.EVNET_REQUIRE_SERVICES:
+            pytest.fail("REDIS_URL is not set but this run requires Redis")
+        pytest.skip("REDIS_URL not set: this test needs a real Redis (CI runs it)")
+    return settings.REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def _evnet_var_dir(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    os.makedirs(settings.MEDIA_ROOT, exist_ok=True)

@@ -1,0 +1,36 @@
+import pytest
+from django.core.management import call_command
+
+from apps.circuits.models import Circuit
+from apps.organizations.models import Organization
+from apps.stations.models import ChargingStation
+from apps.users.models import IdTag
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_holds_the_chazemo_garage_and_is_idempotent(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    call_command("load_demo")
+    first_counts = (Organization.objects.count(), ChargingStation.objects.count(), Circuit.objects.count(),
+                    IdTag.objects.count())
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    assert (Organization.objects.count(), ChargingStation.objects.count(), Circuit.objects.count(),
+            IdTag.objects.count()) == first_counts
+    garage = Organization.objects.get(slug="condominio-edificio-tejo")
+    assert garage.kind == "condominium"
+    floor_circuits = Circuit.objects.filter(site__organization=garage, name__regex=r"^Piso -[34] Circuito [1-8]$")
+    assert floor_circuits.count() == 16
+    station = ChargingStation.objects.get(ocpp_id="ZCS031974")
+    assert station.parking_spot == "Lugar n°3049"
+    assert station.circuit.name == "Piso -3 Circuito 2"
+    assert station.circuit.parent.name == "Piso -3"
+    assert station.site.time_zone == "Europe/Lisbon"
+    assert ChargingStation.objects.get(ocpp_id="ZPR150666").parking_spot == "Lugar n°3054"
+    assert Organization.objects.filter(kind="parking_operator", sites__time_zone="America/Sao_Paulo").exists()
+    assert Organization.objects.filter(kind="fleet_company").exists()
+    # The admin login is printed, and stays the same between runs on one machine.
+    password = (tmp_path / "admin-login.txt").read_text().strip()
+    assert out.count(f"password: {password}") == 2
+    assert "username: admin" in out
