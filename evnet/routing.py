@@ -1,2 +1,4 @@
 """WebSocket routes. Each app that speaks WebSocket contributes its patterns here."""
-websocket_urlpatterns: list = []
+from apps.ocpp.routing import websocket_urlpatterns as ocpp_websocket_urlpatterns
+
+websocket_urlpatterns: list = [*ocpp_websocket_urlpatterns]

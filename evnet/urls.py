@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from apps.core import views as core_views
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("ocpp-files/", include("apps.ocpp.urls")),
+    path("tariffs/", include("apps.tariffs.urls")),
+    path("billing/", include("apps.billing.urls")),
+    path("invoices/", include("apps.invoices.urls")),
+    path("pricing/", include("apps.pricing.urls")),
 ]

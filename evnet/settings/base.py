@@ -41,7 +41,12 @@ INSTALLED_APPS = [
     "apps.sites",
     "apps.circuits",
     "apps.stations",
+    "apps.tariffs",
     "apps.charging",
+    "apps.ocpp",
+    "apps.billing",
+    "apps.invoices",
+    "apps.pricing",
     "apps.demo",
 ]
 
