@@ -31,3 +31,12 @@ def connector_status_text(*, connector: Connector) -> str:
     if connector.status == Connector.Status.FAULTED and connector.error_code:
         text += f" ({connector.error_code})"
     return text
+
+
+def station_group_name(*, ocpp_id: str) -> str:
+    """The channel-layer group of a station's WebSocket: every process publishes commands for the station here and
+    the process holding its socket listens. Group names allow only ASCII letters, digits, '-', '_' and '.', so other
+    characters of an OCPP identity (':') are escaped; identities are case-insensitive, so the name is lower-cased."""
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else f"_{ord(ch):02x}_"
+                   for ch in ocpp_id.lower())
+    return f"station.{safe}"
