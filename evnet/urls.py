@@ -16,4 +16,5 @@ urlpatterns = [
     path("billing/", include("apps.billing.urls")),
     path("invoices/", include("apps.invoices.urls")),
     path("pricing/", include("apps.pricing.urls")),
+    path("rating/", include("apps.rating.urls")),
 ]

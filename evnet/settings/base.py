@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.stations",
     "apps.tariffs",
     "apps.charging",
+    "apps.rating",
     "apps.ocpp",
     "apps.billing",
     "apps.invoices",
