@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "apps.billing",
     "apps.invoices",
     "apps.pricing",
+    "apps.simulator",
+    "apps.provisioning",
     "apps.demo",
 ]
 
