@@ -23,6 +23,8 @@ _CLERK_PERMISSIONS = {
     ("stations", "stationpermission"): ("view", "add", "change", "delete"),
     ("charging", "chargingsession"): ("view", "change"),
     ("charging", "metervalue"): ("view",),
+    ("rating", "sessionprice"): ("view",),
+    ("rating", "costrecoveryreport"): ("view", "add", "change"),
 }
 
 
