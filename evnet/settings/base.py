@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.charging",
     "apps.rating",
     "apps.ocpp",
+    "apps.operations",
     "apps.billing",
     "apps.invoices",
     "apps.pricing",
@@ -175,6 +176,11 @@ EVNET_OCPP_HEARTBEAT_INTERVAL_S = env.int("EVNET_OCPP_HEARTBEAT_INTERVAL_S", def
 EVNET_OCPP_COMMAND_TIMEOUT_S = env.int("EVNET_OCPP_COMMAND_TIMEOUT_S", default=30)
 EVNET_PUBLIC_URL = env.str("EVNET_PUBLIC_URL", default="http://127.0.0.1:8000")
 EVNET_DEMO_STATION_PASSWORD = env.str("EVNET_DEMO_STATION_PASSWORD", default="evnet-demo-station")
+# Billing: HMAC-SHA256 secret per payment gateway for its signed webhooks; VAT rate per site country.
+EVNET_PAYMENT_WEBHOOK_SECRETS = {
+    "simulated": env.str("EVNET_SIMULATED_GATEWAY_SECRET", default="evnet-simulated-gateway-secret"),
+}
+EVNET_VAT_RATES = {"PT": "0.23", "BR": "0.00"}
 
 EMAIL_BACKEND = env.str("EVNET_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")

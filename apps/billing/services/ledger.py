@@ -1,0 +1,99 @@
+"""The double-entry journal. Every movement of money is one JournalEntry whose lines (debit positive, credit
+negative, Decimal with 4 places) sum to zero, all in the entry's currency and the accounts' currency. Posting is
+idempotent on (organization, reference). Entries are never edited: `journal_reverse` posts the mirror entry."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from djmoney.money import Money
+
+from apps.organizations.models import Organization
+
+from ..exceptions import InvalidAmount, LedgerCurrencyMismatch, UnbalancedEntry
+from ..models import Account, Customer, JournalEntry, JournalLine
+
+FOUR_PLACES = Decimal("0.0001")
+
+# Chart of accounts: the number prefix of each kind's code in the ERP export.
+ACCOUNT_NUMBERS = {
+    Account.Kind.BANK: "1200",
+    Account.Kind.GATEWAY_CLEARING: "1250",
+    Account.Kind.RECEIVABLE: "1300",
+    Account.Kind.WALLET: "2100",
+    Account.Kind.VAT: "2430",
+    Account.Kind.REVENUE: "7100",
+    Account.Kind.PLAN_REVENUE: "7110",
+}
+
+
+def account_get(*, organization: Organization, kind: str, currency: str, customer: Customer | None = None) -> Account:
+    """The account of this kind (per customer for wallet and receivable), created on first use."""
+    if (kind in Account.CUSTOMER_KINDS) != (customer is not None):
+        raise ValueError(f"account kind {kind} {'needs' if customer is None else 'takes no'} customer")
+    code = ACCOUNT_NUMBERS[kind] + (f"-C{customer.pk}" if customer else "") + f"-{currency}"
+    account, _ = Account.objects.get_or_create(
+        organization=organization, kind=kind, customer=customer, currency=currency, defaults={"code": code},
+    )
+    return account
+
+
+def _amount(value) -> Decimal:
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    if amount != amount.quantize(FOUR_PLACES):
+        raise InvalidAmount(f"{amount} has more than 4 decimal places; round it before posting.")
+    return amount.quantize(FOUR_PLACES)
+
+
+@transaction.atomic
+def journal_post(*, organization: Organization, kind: str, currency: str, reference: str,
+                 lines: list[tuple[Account, Decimal]], memo: str = "", posted_at: datetime | None = None,
+                 reverses: JournalEntry | None = None) -> JournalEntry:
+    """Post one balanced entry: `lines` are (account, amount) with debits positive and credits negative; lines on
+    the same account are merged and zero lines dropped. Invariants: at least two accounts, sum exactly zero, every
+    account in `organization` and `currency`. Posting the same `reference` again returns the first entry and
+    changes nothing."""
+    existing = JournalEntry.objects.filter(organization=organization, reference=reference).first()
+    if existing is not None:
+        return existing
+    merged: dict[int, Decimal] = defaultdict(Decimal)
+    accounts: dict[int, Account] = {}
+    for account, value in lines:
+        if account.organization_id != organization.pk:
+            raise UnbalancedEntry(f"Account {account.code} belongs to another organization.")
+        if account.currency != currency:
+            raise LedgerCurrencyMismatch(
+                f"Account {account.code} is kept in {account.currency}; this entry is in {currency}.")
+        merged[account.pk] += _amount(value)
+        accounts[account.pk] = account
+    merged = {pk: amount for pk, amount in merged.items() if amount}
+    total = sum(merged.values(), Decimal("0"))
+    if total != 0:
+        raise UnbalancedEntry(f"Debits and credits differ by {total} {currency} in “{reference}”.",
+                              extra={"difference": str(total)})
+    if len(merged) < 2:
+        raise UnbalancedEntry(f"“{reference}” moves no money: an entry needs a debit and a credit.")
+    entry = JournalEntry.objects.create(organization=organization, kind=kind, currency=currency,
+                                        reference=reference, memo=memo[:255], reverses=reverses,
+                                        posted_at=posted_at or timezone.now())
+    JournalLine.objects.bulk_create([
+        JournalLine(entry=entry, account=accounts[pk], amount=Money(amount, currency))
+        for pk, amount in sorted(merged.items())
+    ])
+    # Lock the accounts in id order (no deadlock between two postings) and keep balance = sum of lines.
+    for pk in sorted(merged):
+        Account.objects.filter(pk=pk).update(balance=F("balance") + merged[pk])
+    return entry
+
+
+@transaction.atomic
+def journal_reverse(*, entry: JournalEntry, memo: str = "", posted_at: datetime | None = None) -> JournalEntry:
+    """Cancel an entry with its mirror (every line negated). Reversing twice returns the same reversal."""
+    lines = [(line.account, -line.amount.amount) for line in entry.lines.select_related("account")]
+    return journal_post(organization=entry.organization, kind=JournalEntry.Kind.REVERSAL, currency=entry.currency,
+                        reference=f"reversal:{entry.reference}"[:120], lines=lines,
+                        memo=memo or f"Reversal of {entry.reference}", posted_at=posted_at, reverses=entry)
