@@ -21,6 +21,12 @@ class ChargingSession(models.Model):
         STOP_BEFORE_START = "stop_before_start", "Stop time before start time"
         DUPLICATE_STOP = "duplicate_stop", "StopTransaction received twice"
         LATE_MESSAGE = "late_message", "Arrived late after an offline period"
+        SUPERSEDED_BY_START = "superseded_by_start", "A new StartTransaction on the connector closed it"
+        LATE_STOP_AFTER_BOOT = "late_stop_after_boot", "Real StopTransaction arrived after the boot closed it"
+
+    # Anomalies that only inform (the session is billable as it is); every other code puts the session in the
+    # "sessions needing attention" queue.
+    INFORMATIONAL_ANOMALIES = frozenset({Anomaly.LATE_MESSAGE})
 
     station = models.ForeignKey(ChargingStation, on_delete=models.PROTECT, related_name="sessions")
     connector = models.ForeignKey(Connector, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions")
@@ -40,6 +46,13 @@ class ChargingSession(models.Model):
     energy_wh = models.BigIntegerField("energy (Wh)", default=0,
                                        help_text="Billable energy; never negative, even when the meter was reset.")
     stop_reason = models.CharField(max_length=32, blank=True)
+    id_tag_status = models.CharField(
+        "idTagInfo status at start", max_length=16, default="Accepted",
+        help_text="What evnet answered to StartTransaction (Accepted, Invalid, Blocked, Expired, ConcurrentTx).",
+    )
+    # Running state of the energy register (Energy.Active.Import.Register), kept by MeterValues.
+    meter_last_wh = models.BigIntegerField("last meter reading (Wh)", null=True, blank=True)
+    meter_last_at = models.DateTimeField(null=True, blank=True)
     anomalies = models.JSONField(default=list, blank=True)
     needs_attention = models.BooleanField(default=False, db_index=True)
     attention_resolved_at = models.DateTimeField(null=True, blank=True)

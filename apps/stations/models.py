@@ -61,6 +61,13 @@ class ChargingStation(models.Model):
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     last_boot_at = models.DateTimeField(null=True, blank=True)
     is_connected = models.BooleanField(default=False)
+    # The channel name of the consumer holding the socket: a replaced connection clears is_connected only if it
+    # is still the current one (no ghost "offline" after a reconnect).
+    ocpp_channel = models.CharField(max_length=120, blank=True, editable=False)
+    firmware_status = models.CharField(max_length=32, blank=True)
+    firmware_status_at = models.DateTimeField(null=True, blank=True)
+    diagnostics_status = models.CharField(max_length=32, blank=True)
+    diagnostics_status_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -165,3 +172,26 @@ class StationPermission(models.Model):
     def clean(self) -> None:
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             raise ValidationError({"valid_until": "The permission must end after it starts."})
+
+
+class StationStatusEvent(models.Model):
+    """Status history of a station (connector 0) and its connectors, one row per StatusNotification: the
+    evidence for uptime and for "when did it fault". `reported_at` is the charger's timestamp (OCPP 1.6 §4.9),
+    `received_at` when evnet stored it."""
+
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="status_events")
+    connector_number = models.PositiveSmallIntegerField(default=0, help_text="0 is the station itself.")
+    status = models.CharField(max_length=16)
+    error_code = models.CharField(max_length=32, blank=True)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    reported_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        indexes = [models.Index(fields=["station", "connector_number", "reported_at"], name="status_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.station.ocpp_id}/{self.connector_number} {self.status}"

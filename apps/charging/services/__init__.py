@@ -1,0 +1,1 @@
+"""Charging services: authorization (contract 2), sessions, meter values and the hot path (live)."""

@@ -1,0 +1,128 @@
+"""The hot path of charging: meter values and status notifications of many stations in one call, as the OCPP
+group-commit writer hands them over (a constant number of queries per batch, whatever its size)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+
+from apps.stations.live import StatusReport, connector_statuses_record
+from apps.stations.models import Connector
+
+from ..models import ChargingSession, MeterValue
+from .meter import IDLE_POWER_W, Sample, active_power_w, energy_step, is_energy_register
+from .sessions import anomaly_add
+
+_RUNNING_FIELDS = ["energy_wh", "meter_last_wh", "meter_last_at", "charging_ended_at", "updated_at"]
+_ATTENTION_FIELDS = [*_RUNNING_FIELDS, "anomalies", "needs_attention", "attention_resolved_at"]
+
+
+@dataclass
+class MeterValuesReport:
+    """One MeterValues request (or the clock-aligned values of connector 0, transaction_id None)."""
+
+    station_id: int
+    connector_number: int
+    transaction_id: int | None
+    samples: list[Sample]
+    received_at: datetime
+    max_power_w: int | None = None  # the station's rating, used when the connector has none
+    notes: list[str] = field(default_factory=list)
+
+
+def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterValuesReport]:
+    """Store every sample (bulk insert) and advance each active session's running energy from its register:
+    billable increments only, backwards or jumping meters flagged (see meter.energy_step); values older than the
+    session's last reading (late, out of order) are stored and counted when the session stops. The connector's
+    live power comes from Power.Active.Import; power falling to ~0 after energy flowed sets charging_ended_at
+    (idle fees count from there), power coming back clears it. A transactionId that is not one of this station's
+    sessions keeps its values for the station only, with a note."""
+    tx_ids = {r.transaction_id for r in reports if r.transaction_id is not None}
+    sessions = {s.pk: s for s in ChargingSession.objects.filter(pk__in=tx_ids).select_related("connector")} \
+        if tx_ids else {}
+    wanted = {(r.station_id, r.connector_number) for r in reports if r.connector_number >= 1}
+    connectors: dict[tuple[int, int], Connector] = {}
+    if wanted:
+        query = Q()
+        for station_id, number in wanted:
+            query |= Q(station_id=station_id, connector_id=number)
+        connectors = {(c.station_id, c.connector_id): c for c in Connector.objects.filter(query)}
+    rows: list[MeterValue] = []
+    running: dict[int, ChargingSession] = {}
+    attention: dict[int, ChargingSession] = {}
+    touched_connectors: dict[int, Connector] = {}
+    for report in reports:
+        session = sessions.get(report.transaction_id) if report.transaction_id is not None else None
+        if session is not None and session.station_id != report.station_id:
+            session = None
+        if report.transaction_id is not None and session is None:
+            report.notes.append(f"transactionId {report.transaction_id} is not a transaction of this station")
+        rows.extend(MeterValue(session=session, station_id=report.station_id, connector_number=report.connector_number,
+                               sampled_at=s.sampled_at, measurand=s.measurand, phase=s.phase, location=s.location,
+                               context=s.context, unit=s.unit, value=s.value) for s in report.samples)
+        connector = connectors.get((report.station_id, report.connector_number))
+        power = active_power_w(report.samples)
+        if session is not None and session.state == ChargingSession.State.ACTIVE:
+            max_power = (session.connector.max_power_w if session.connector else None) or report.max_power_w
+            flagged = False
+            for sample in sorted((s for s in report.samples if is_energy_register(s)), key=lambda s: s.sampled_at):
+                previous_at = session.meter_last_at or session.started_at
+                if sample.sampled_at <= previous_at:
+                    continue
+                previous_wh = session.meter_last_wh if session.meter_last_wh is not None else session.meter_start_wh
+                step = energy_step(previous_wh=previous_wh, previous_at=previous_at, reading_wh=sample.value,
+                                   reading_at=sample.sampled_at, max_power_w=max_power)
+                session.energy_wh += step.increment_wh
+                session.meter_last_wh, session.meter_last_at = sample.value, sample.sampled_at
+                if step.anomaly:
+                    flagged |= anomaly_add(session=session, code=step.anomaly, detail=step.detail,
+                                           at=report.received_at)
+            if power is not None:
+                at, watts = power
+                if watts <= IDLE_POWER_W and session.energy_wh > 0 and session.charging_ended_at is None:
+                    session.charging_ended_at = at
+                elif watts > IDLE_POWER_W and session.charging_ended_at is not None:
+                    session.charging_ended_at = None
+            (attention if flagged or session.pk in attention else running)[session.pk] = session
+            running.pop(session.pk, None) if session.pk in attention else None
+        if connector is not None and power is not None and connector.power_w != power[1]:
+            connector.power_w = power[1]
+            touched_connectors[connector.pk] = connector
+    MeterValue.objects.bulk_create(rows)
+    if running:
+        ChargingSession.objects.bulk_update(list(running.values()), _RUNNING_FIELDS)
+    if attention:
+        ChargingSession.objects.bulk_update(list(attention.values()), _ATTENTION_FIELDS)
+    if touched_connectors:
+        Connector.objects.bulk_update(list(touched_connectors.values()), ["power_w"])
+    return reports
+
+
+def status_notifications_record_many(*, reports: list[StatusReport]) -> None:
+    """Connector status and history (stations.live), plus the session side: a connector going SuspendedEV or
+    Finishing after energy flowed marks when charging ended (idle fees count from there); Charging again clears
+    it."""
+    connector_statuses_record(reports=reports)
+    ended = {(r.station_id, r.connector_number): r for r in reports
+             if r.connector_number >= 1 and r.status in (Connector.Status.SUSPENDED_EV, Connector.Status.FINISHING,
+                                                          Connector.Status.CHARGING)}
+    if not ended:
+        return
+    query = Q()
+    for station_id, number in ended:
+        query |= Q(station_id=station_id, connector_number=number)
+    changed = []
+    for session in ChargingSession.objects.filter(query, state=ChargingSession.State.ACTIVE):
+        report = ended.get((session.station_id, session.connector_number))
+        if report is None or report.reported_at < session.started_at:
+            continue
+        if report.status == Connector.Status.CHARGING:
+            if session.charging_ended_at is not None:
+                session.charging_ended_at = None
+                changed.append(session)
+        elif session.charging_ended_at is None and session.energy_wh > 0:
+            session.charging_ended_at = report.reported_at
+            changed.append(session)
+    if changed:
+        ChargingSession.objects.bulk_update(changed, ["charging_ended_at", "updated_at"])

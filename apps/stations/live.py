@@ -1,0 +1,107 @@
+"""Writes of the live state a station reports over OCPP: connection, heartbeats, boot information, connector
+status and its history, firmware and diagnostics progress. Called by the OCPP layer's group-commit writer, many
+items per call, so each function issues a constant number of queries per batch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .models import ChargingStation, Connector, StationStatusEvent
+
+CHARGING_STATUSES = frozenset({Connector.Status.CHARGING})
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One StatusNotification. connector_number 0 is the station itself."""
+
+    station_id: int
+    connector_number: int
+    status: str
+    error_code: str
+    reported_at: datetime
+    received_at: datetime
+    info: str = ""
+    vendor_id: str = ""
+    vendor_error_code: str = ""
+
+
+def stations_seen(*, station_ids: list[int], at: datetime, heartbeat: bool = False) -> int:
+    """Mark stations as heard from at `at` (one UPDATE for the whole list)."""
+    fields = {"last_seen_at": at}
+    if heartbeat:
+        fields["last_heartbeat_at"] = at
+    return ChargingStation.objects.filter(pk__in=station_ids).update(**fields)
+
+
+def station_connection_open(*, station_id: int, channel: str, at: datetime) -> None:
+    """The socket of this consumer channel is now the station's connection."""
+    ChargingStation.objects.filter(pk=station_id).update(is_connected=True, ocpp_channel=channel, last_seen_at=at)
+
+
+def station_connection_close(*, station_id: int, channel: str) -> bool:
+    """The socket of `channel` closed. Only the current connection marks the station offline: a connection that
+    was replaced by a newer one leaves the station connected."""
+    return bool(ChargingStation.objects.filter(pk=station_id, ocpp_channel=channel).update(
+        is_connected=False, ocpp_channel=""))
+
+
+def station_boot_record(*, station_id: int, info: dict[str, str], at: datetime) -> ChargingStation:
+    """Store what BootNotification reports (vendor, model, serials, firmware, ICCID, IMSI, meter)."""
+    station = ChargingStation.objects.select_related("site").get(pk=station_id)
+    for field, value in info.items():
+        setattr(station, field, (value or "")[: ChargingStation._meta.get_field(field).max_length])
+    station.last_boot_at = at
+    station.last_seen_at = at
+    station.save(update_fields=[*info.keys(), "last_boot_at", "last_seen_at"])
+    return station
+
+
+def station_firmware_status_record(*, station_id: int, status: str, at: datetime) -> None:
+    ChargingStation.objects.filter(pk=station_id).update(firmware_status=status[:32], firmware_status_at=at)
+
+
+def station_diagnostics_status_record(*, station_id: int, status: str, at: datetime) -> None:
+    ChargingStation.objects.filter(pk=station_id).update(diagnostics_status=status[:32], diagnostics_status_at=at)
+
+
+def connector_statuses_record(*, reports: list[StatusReport]) -> list[Connector | None]:
+    """Append every report to the status history and update each connector's live status (a report older than
+    the connector's current status — a late message — only goes to the history). A connector that is not
+    charging delivers no power. An unregistered connector number is created when the station's power is known.
+    Returns the connector touched by each report (None for connector 0)."""
+    StationStatusEvent.objects.bulk_create([
+        StationStatusEvent(station_id=r.station_id, connector_number=r.connector_number, status=r.status,
+                           error_code=r.error_code if r.error_code != "NoError" else "", info=r.info,
+                           vendor_id=r.vendor_id, vendor_error_code=r.vendor_error_code, reported_at=r.reported_at,
+                           received_at=r.received_at)
+        for r in reports
+    ])
+    wanted = {(r.station_id, r.connector_number) for r in reports if r.connector_number >= 1}
+    connectors = {(c.station_id, c.connector_id): c for c in Connector.objects.filter(
+        station_id__in={s for s, _ in wanted}, connector_id__in={n for _, n in wanted})}
+    missing = wanted - connectors.keys()
+    if missing:
+        powers = dict(ChargingStation.objects.filter(pk__in={s for s, _ in missing}).values_list("pk", "max_power_w"))
+        for station_id, number in sorted(missing):
+            if powers.get(station_id):
+                connectors[(station_id, number)] = Connector.objects.create(
+                    station_id=station_id, connector_id=number, max_power_w=powers[station_id])
+    touched: dict[int, Connector] = {}
+    result: list[Connector | None] = []
+    for r in reports:
+        connector = connectors.get((r.station_id, r.connector_number))
+        result.append(connector)
+        if connector is None or (connector.status_at and r.reported_at < connector.status_at):
+            continue
+        connector.status = r.status if r.status in Connector.Status.values else Connector.Status.UNKNOWN
+        connector.error_code = "" if r.error_code == "NoError" else r.error_code[:32]
+        connector.status_info = r.info[:50]
+        connector.status_at = r.reported_at
+        if connector.status not in CHARGING_STATUSES:
+            connector.power_w = 0
+        touched[connector.pk] = connector
+    if touched:
+        Connector.objects.bulk_update(list(touched.values()),
+                                      ["status", "error_code", "status_info", "status_at", "power_w"])
+    return result
