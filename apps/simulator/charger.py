@@ -588,9 +588,9 @@ class SimulatedCharger:
             await asyncio.sleep(float(self.configuration["MeterValueSampleInterval"]["value"]) or
                                 self.config.meter_interval_s)
             self._accrue(state)
+            self._update_power(state)
             if self.is_booted:
                 await self.meter_values(state.connector_id)
-            self._update_power(state)
             if state.power_w == 0 and state.car and state.car.soc_percent >= 100.0:
                 # The battery is full: the car stops drawing current, the transaction stays open.
                 await self._set_status(state, ChargePointStatus.suspended_ev)
