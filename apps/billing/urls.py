@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("webhooks/<slug:gateway>/", views.payment_webhook, name="payment-webhook"),
+]
