@@ -12,6 +12,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("ocpp-files/", include("apps.ocpp.urls")),
+    path("ops/", include("apps.operations.urls")),
     path("tariffs/", include("apps.tariffs.urls")),
     path("billing/", include("apps.billing.urls")),
     path("invoices/", include("apps.invoices.urls")),

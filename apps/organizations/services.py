@@ -23,6 +23,13 @@ _CLERK_PERMISSIONS = {
     ("stations", "stationpermission"): ("view", "add", "change", "delete"),
     ("charging", "chargingsession"): ("view", "change"),
     ("charging", "metervalue"): ("view",),
+    # Station operations: commands and their answers are evidence, never edited; firmware is managed by clerks.
+    ("operations", "commandrecord"): ("view",),
+    ("operations", "firmwareimage"): ("view", "add", "change", "delete"),
+    ("operations", "diagnosticsrequest"): ("view",),
+    ("operations", "reservation"): ("view",),
+    ("operations", "stationlocallist"): ("view",),
+    ("operations", "stationconnectivityevent"): ("view",),
     ("rating", "sessionprice"): ("view",),
     ("rating", "costrecoveryreport"): ("view", "add", "change"),
 }
