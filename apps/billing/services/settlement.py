@@ -3,6 +3,7 @@ customer's wallet pays as far as it reaches and the rest becomes a receivable (n
 customer's charge waits for the monthly invoice. VAT per line is the site country's rate on the rounded net."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,7 +16,7 @@ from djmoney.money import Money
 
 from apps.organizations.models import Organization
 
-from ..models import Account, Customer, JournalEntry, SessionCharge
+from ..models import Account, Customer, CustomerCard, JournalEntry, SessionCharge
 from .ledger import account_get, journal_post
 
 CENT = Decimal("0.01")
@@ -73,19 +74,8 @@ def _settle(*, rated: RatedSession) -> SessionCharge:
     vat = money_round(net * rate)
     total = net + vat
     customer = rated.customer
-    charge = SessionCharge(
-        session_id=rated.session_id, organization=rated.organization, customer=customer,
-        id_tag_uid=rated.id_tag_uid, station_label=rated.station_label[:200], started_at=rated.started_at,
-        period=period_of(at=rated.started_at, time_zone=rated.time_zone), energy_wh=rated.energy_wh,
-        net=Money(net, currency), vat_rate=rate, vat=Money(vat, currency), total=Money(total, currency),
-        wallet_debited=Money(0, currency), receivable=Money(0, currency), lines=rated.lines,
-        price_id=rated.price_id, settled_at=timezone.now(),
-    )
-    if customer is None:
-        charge.status = SessionCharge.Status.NO_CUSTOMER
-    elif customer.regime == Customer.Regime.POSTPAID:
-        charge.status = SessionCharge.Status.TO_INVOICE
-    else:
+    charge = _charge_unposted(rated=rated)
+    if customer is not None and customer.regime == Customer.Regime.PREPAID:
         organization = rated.organization
         wallet = Account.objects.select_for_update().get(pk=account_get(
             organization=organization, kind=Account.Kind.WALLET, currency=currency, customer=customer).pk)
@@ -108,3 +98,91 @@ def _settle(*, rated: RatedSession) -> SessionCharge:
         charge.status = SessionCharge.Status.RECEIVABLE if owed else SessionCharge.Status.WALLET
     charge.save()
     return charge
+
+
+def _customer_resolver():
+    """Memoized customer lookup for a sweep: cards first, then the driver's own customer record."""
+    cards = {}
+    by_user = {}
+
+    def resolve(*, organization_id: int, id_tag_id: int | None, user_id: int | None) -> Customer | None:
+        if id_tag_id is not None:
+            if id_tag_id not in cards:
+                card = CustomerCard.objects.select_related("customer", "id_tag").filter(id_tag_id=id_tag_id).first()
+                cards[id_tag_id] = card
+            card = cards[id_tag_id]
+            if card is not None and card.customer.organization_id == organization_id:
+                return card.customer
+            if user_id is None and card is not None:
+                user_id = card.id_tag.owner_id
+        if user_id is None:
+            return None
+        key = (organization_id, user_id)
+        if key not in by_user:
+            by_user[key] = Customer.objects.filter(organization_id=organization_id, user_id=user_id).first()
+        return by_user[key]
+
+    return resolve
+
+
+def session_prices_settle(*, limit: int | None = None, chunk: int = 2000) -> dict:
+    """Settle every final SessionPrice (from apps.rating) that has no SessionCharge yet; returns counts per status.
+    Postpaid and customer-less charges are written in bulk (no money moves until the invoice); prepaid ones go
+    through the wallet one by one. Safe to run concurrently or twice (session_id is unique)."""
+    from apps.rating.models import SessionPrice
+
+    resolve = _customer_resolver()
+    counts: dict[str, int] = defaultdict(int)
+    done = 0
+    while limit is None or done < limit:
+        size = chunk if limit is None else min(chunk, limit - done)
+        prices = list(
+            SessionPrice.objects.filter(is_final=True)
+            .exclude(session_id__in=SessionCharge.objects.values("session_id"))
+            .select_related("session__station__site__organization", "session__id_tag")
+            .order_by("session_id")[:size]
+        )
+        if not prices:
+            break
+        bulk = []
+        for price in prices:
+            session = price.session
+            site = session.station.site
+            id_tag = session.id_tag
+            customer = resolve(organization_id=site.organization_id, id_tag_id=session.id_tag_id,
+                               user_id=session.user_id or (id_tag.owner_id if id_tag else None))
+            rated = RatedSession(
+                session_id=session.pk, organization=site.organization, customer=customer,
+                currency=price.currency, net=price.total_excl_vat.amount, energy_wh=price.energy_wh,
+                started_at=session.started_at, time_zone=site.time_zone, country=site.country,
+                id_tag_uid=session.id_tag_uid,
+                station_label=f"{session.station.ocpp_id} {session.station.parking_spot}".strip(),
+                lines=price.lines, price_id=price.pk,
+            )
+            if customer is not None and customer.regime == Customer.Regime.PREPAID:
+                charge = session_charge_settle(rated=rated)
+                counts[charge.status] += 1
+            else:
+                bulk.append(_charge_unposted(rated=rated))
+        with transaction.atomic():
+            SessionCharge.objects.bulk_create(bulk, ignore_conflicts=True)
+        for charge in bulk:
+            counts[charge.status] += 1
+        done += len(prices)
+    return dict(counts)
+
+
+def _charge_unposted(*, rated: RatedSession) -> SessionCharge:
+    currency = rated.currency
+    net = money_round(rated.net)
+    rate = vat_rate_for(rated.country)
+    vat = money_round(net * rate)
+    zero = Money(0, currency)
+    return SessionCharge(
+        session_id=rated.session_id, organization=rated.organization, customer=rated.customer,
+        id_tag_uid=rated.id_tag_uid, station_label=rated.station_label[:200], started_at=rated.started_at,
+        period=period_of(at=rated.started_at, time_zone=rated.time_zone), energy_wh=rated.energy_wh,
+        net=Money(net, currency), vat_rate=rate, vat=Money(vat, currency), total=Money(net + vat, currency),
+        wallet_debited=zero, receivable=zero, lines=rated.lines, price_id=rated.price_id, settled_at=timezone.now(),
+        status=(SessionCharge.Status.NO_CUSTOMER if rated.customer is None else SessionCharge.Status.TO_INVOICE),
+    )
