@@ -10,41 +10,40 @@ from decimal import ROUND_HALF_UP, Decimal
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
-# OCPP 1.6 UnitOfMeasure for energy; evnet stores integers (MeterValue docstring), kWh ones are scaled.
-_WH_PER_UNIT = {"Wh": 1, "kWh": 1000}
 
+def energy_curve(*, started_at: datetime, meter_start_wh: int, samples: Iterable[tuple[datetime, int]],
+                 stopped_at: datetime | None = None, meter_stop_wh: int | None = None,
+                 energy_wh: int | None = None, max_power_w: int | None = None) -> list[tuple[datetime, int]]:
+    """Cumulative billable energy since the start, one point per distinct time, starting with (started_at, 0).
 
-def energy_curve(*, started_at: datetime, meter_start_wh: int, samples: Iterable[tuple[datetime, int, str]],
-                 stopped_at: datetime | None = None, energy_wh: int | None = None) -> list[tuple[datetime, int]]:
-    """Cumulative energy since the start, one point per distinct time, starting with (started_at, 0).
-
-    - Samples are (sampled_at, value, unit) of the Energy.Active.Import.Register; other units are ignored.
-    - Samples before the start or after the stop are dropped (a charger's clock can be off by a few seconds).
-    - A register that goes down (meter replaced or reset, charging anomaly `meter_backwards`) starts a new baseline:
-      the drop itself counts as no energy, so a reset never produces negative or invented energy.
-    - For a closed session, the last point is (stopped_at, energy_wh): the billable energy the charging app settled
-      on is what gets priced, and earlier points are capped at it so the curve never goes down.
+    - Samples are (sampled_at, Wh) of the whole Energy.Active.Import.Register; samples before the start or after
+      the stop are dropped (a charger's clock can be off by a few seconds).
+    - Each step between consecutive readings counts what the charging app bills for it (`energy_step`): a register
+      reset to zero counts the new value, a replaced meter or an implausible jump counts nothing, so the curve
+      never goes down and ends where the session's billable energy does.
+    - For a closed session the last point is (stopped_at, energy_wh), the billable energy the charging app settled
+      on; earlier points are capped at it.
     """
+    from apps.charging.services.meter import energy_step
+
     points: list[tuple[datetime, int]] = [(started_at, 0)]
-    previous_raw = meter_start_wh
+    previous = (started_at, meter_start_wh)
     total = 0
-    for sampled_at, value, unit in sorted(samples, key=lambda s: s[0]):
-        factor = _WH_PER_UNIT.get(unit or "Wh")
-        if factor is None or sampled_at < started_at or (stopped_at is not None and sampled_at > stopped_at):
-            continue
-        raw = value * factor
-        if raw >= previous_raw:
-            total += raw - previous_raw
-        previous_raw = raw
-        if points[-1][0] == sampled_at:
-            points[-1] = (sampled_at, total)
+    readings = sorted((at, wh) for at, wh in samples
+                      if at >= started_at and (stopped_at is None or at <= stopped_at))
+    if stopped_at is not None and meter_stop_wh is not None:
+        readings.append((max(stopped_at, readings[-1][0] if readings else started_at), meter_stop_wh))
+    for at, wh in readings:
+        total += energy_step(previous_wh=previous[1], previous_at=previous[0], reading_wh=wh, reading_at=at,
+                             max_power_w=max_power_w).increment_wh
+        previous = (at, wh)
+        if points[-1][0] == at:
+            points[-1] = (at, total)
         else:
-            points.append((sampled_at, total))
+            points.append((at, total))
     if stopped_at is not None:
         final = energy_wh if energy_wh is not None else total
-        points = [(at, min(wh, final)) for at, wh in points if at < stopped_at]
-        if not points:
-            points = [(started_at, 0)]
+        points = [(at, min(wh, final)) for at, wh in points if at < stopped_at] or [(started_at, 0)]
         if stopped_at > points[-1][0]:
             points.append((stopped_at, final))
         else:

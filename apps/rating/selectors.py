@@ -17,7 +17,7 @@ SESSION_ORGANIZATION_PATH = "station__site__organization"
 
 def session_get(*, session_id: int) -> ChargingSession:
     try:
-        return ChargingSession.objects.select_related("station__site__organization", "id_tag", "user").get(
+        return ChargingSession.objects.select_related("station__site__organization", "connector", "id_tag", "user").get(
             pk=session_id)
     except (ChargingSession.DoesNotExist, ValueError, TypeError):
         raise SessionNotFound(f"There is no charging session #{session_id}.") from None
@@ -33,17 +33,20 @@ def session_is_closed(*, session: ChargingSession) -> bool:
 
 
 def session_energy_points(*, session: ChargingSession) -> list[tuple]:
-    """The session's cumulative energy curve (see readings.energy_curve): whole-register samples only (no phase),
-    closed at the stop with the session's billable energy when the session is closed."""
+    """The session's cumulative energy curve (see readings.energy_curve) from the same register readings the
+    charging app bills (whole register, at the outlet, Wh), closed at the stop with the session's billable energy
+    when the session is closed."""
     samples = MeterValue.objects.filter(
-        session_id=session.pk, measurand=ENERGY_REGISTER, phase="",
-    ).order_by("sampled_at", "id").values_list("sampled_at", "value", "unit")
+        session_id=session.pk, measurand=ENERGY_REGISTER, phase="", location__in=("", "Outlet"), unit="Wh",
+    ).order_by("sampled_at", "id").values_list("sampled_at", "value")
     closed = session_is_closed(session=session)
     stopped_at = session.stopped_at if closed else None
-    points = energy_curve(started_at=session.started_at, meter_start_wh=session.meter_start_wh,
-                          samples=list(samples), stopped_at=stopped_at,
-                          energy_wh=session.energy_wh if closed and stopped_at else None)
-    return points
+    connector = session.connector
+    max_power_w = (connector.max_power_w if connector is not None else None) or session.station.max_power_w
+    return energy_curve(started_at=session.started_at, meter_start_wh=session.meter_start_wh,
+                        samples=list(samples), stopped_at=stopped_at,
+                        meter_stop_wh=session.meter_stop_wh if stopped_at else None,
+                        energy_wh=session.energy_wh if stopped_at else None, max_power_w=max_power_w)
 
 
 def session_rate(*, session: ChargingSession, points: list[tuple], stopped_at) -> RatingResult:

@@ -47,7 +47,7 @@ def session_price_final(*, session_id: int) -> SessionPrice:
         with transaction.atomic():
             try:
                 session = (ChargingSession.objects.select_for_update(of=("self",))
-                           .select_related("station__site", "id_tag").get(pk=session_id))
+                           .select_related("station__site", "connector", "id_tag").get(pk=session_id))
             except (ChargingSession.DoesNotExist, ValueError, TypeError):
                 raise SessionNotFound(f"There is no charging session #{session_id}.") from None
             existing = SessionPrice.objects.filter(session_id=session_id).first()
