@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "pricing"
-urlpatterns: list = []
+urlpatterns = [
+    path("stations/<str:ocpp_id>/forecast.json", views.station_forecast, name="station_forecast"),
+]

@@ -1,0 +1,134 @@
+"""Reads of dynamic pricing: the stored forecast as a tariff-engine PriceSchedule (contract 3), and the data of the
+price panel and the JSON endpoint."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from apps.organizations.selectors import queryset_scope
+from apps.stations.models import ChargingStation
+from apps.tariffs.engine.types import HourPrice, PriceSchedule
+
+from .exceptions import DynamicPricingNotConfigured
+from .models import PriceForecast, StationPricing
+from .services.forecast import forecast_hours_preview
+
+HOUR = timedelta(hours=1)
+
+
+def station_pricing_get(*, station: ChargingStation) -> StationPricing:
+    pricing = (StationPricing.objects.select_related("station__site", "feeder__utility")
+               .filter(station=station, enabled=True).first())
+    if pricing is None:
+        raise DynamicPricingNotConfigured(f"Station {station.ocpp_id} has no dynamic pricing enabled.")
+    return pricing
+
+
+def price_schedule_for(*, station: ChargingStation, start_at: datetime, end_at: datetime) -> PriceSchedule:
+    """The hourly prices covering [start_at, end_at) for the tariff engine, from the stored forecast — the prices
+    published before each hour began. Hours never stored (the job did not run) are computed from the current
+    inputs without being stored. Raises DynamicPricingNotConfigured for a station without dynamic pricing, and
+    ForecastInputsMissing when an hour cannot be priced at all."""
+    pricing = station_pricing_get(station=station)
+    first = start_at.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    last = max(end_at, start_at + timedelta(seconds=1))
+    rows = {row.start_at: row for row in PriceForecast.objects.filter(station=station, start_at__gte=first,
+                                                                       start_at__lt=last)}
+    wanted = []
+    cursor = first
+    while cursor < last:
+        wanted.append(cursor)
+        cursor += HOUR
+    missing = [at for at in wanted if at not in rows]
+    if missing:
+        zone = ZoneInfo(station.site.time_zone)
+        now = timezone.now()
+        for day in sorted({at.astimezone(zone).date() for at in missing}):
+            for row in forecast_hours_preview(pricing=pricing, day=day, now=now):
+                rows.setdefault(row.start_at, row)
+    hours = [HourPrice(start_at=at, energy_per_kwh=rows[at].variable_price_per_kwh,
+                       idle_per_minute=rows[at].idle_fee_per_minute, fixed=rows[at].fixed_price)
+             for at in wanted if at in rows]
+    return PriceSchedule(hours=hours, mode=pricing.mode)
+
+
+def station_for_staff(*, user, ocpp_id: str) -> ChargingStation | None:
+    """The station with this OCPP id among those the staff user serves (None: absent or not theirs)."""
+    stations = queryset_scope(queryset=ChargingStation.objects.select_related("site"), user=user,
+                              organization_path="site__organization")
+    return stations.filter(ocpp_id__iexact=ocpp_id).first()
+
+
+def forecast_rows(*, station: ChargingStation, day: date | None = None,
+                  now: datetime | None = None) -> list[PriceForecast]:
+    """Stored rows of one site-local day, or (day None) of the 24 hours from the current hour."""
+    queryset = PriceForecast.objects.filter(station=station).order_by("start_at")
+    if day is not None:
+        return list(queryset.filter(local_date=day))
+    first = (now or timezone.now()).astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return list(queryset.filter(start_at__gte=first, start_at__lt=first + 24 * HOUR))
+
+
+def _money(amount, currency: str) -> dict:
+    return {"amount": str(amount), "currency": currency}
+
+
+def forecast_as_json(*, station: ChargingStation, rows: list[PriceForecast]) -> dict:
+    """The JSON of /pricing/stations/<ocpp_id>/forecast.json (also what the driver API will publish)."""
+    pricing = StationPricing.objects.filter(station=station).first()
+    return {
+        "station": station.ocpp_id,
+        "time_zone": station.site.time_zone,
+        "currency": station.site.currency,
+        "mode": pricing.mode if pricing else None,
+        "hours": [
+            {
+                "start_at": row.start_at.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z"),
+                "local_date": row.local_date.isoformat(),
+                "local_hour": row.local_hour,
+                "fixed_price": _money(row.fixed_price, row.currency),
+                "variable_price_per_kwh": _money(row.variable_price_per_kwh, row.currency),
+                "idle_fee_per_minute": _money(row.idle_fee_per_minute, row.currency),
+                "factors": {
+                    "energy_tariff_per_kwh": str(row.energy_tariff_per_kwh),
+                    "energy_period": row.energy_period,
+                    "f_load": str(row.f_load),
+                    "f_occ": row.f_occ,
+                    "f_pv_local": row.f_pv_local,
+                    "f_pv_global": row.f_pv_global,
+                    "dm": str(row.dm),
+                    "clamped_at_min_price": row.clamped,
+                    "occupancy_expected": str(row.occupancy_expected),
+                    "occupancy_source": row.occupancy_source,
+                },
+            }
+            for row in rows
+        ],
+    }
+
+
+def panel_series(*, rows: list[PriceForecast]) -> dict:
+    """The series of the price panel (paper Figure 4): prices above, the factors beneath. Numbers as floats for
+    the chart only; the table and JSON keep the exact decimals."""
+    labels = []
+    seen = set()
+    for row in rows:
+        label = f"{row.local_hour:02d}h"
+        if label in seen:      # the repeated hour of a 25-hour DST day
+            label += " (2nd)"
+        seen.add(label)
+        labels.append(label)
+    return {
+        "labels": labels,
+        "fixed_price": [float(r.fixed_price) for r in rows],
+        "variable_price_per_kwh": [float(r.variable_price_per_kwh) for r in rows],
+        "idle_fee_per_minute": [float(r.idle_fee_per_minute) for r in rows],
+        "f_load": [float(r.f_load) for r in rows],
+        "f_occ": [r.f_occ for r in rows],
+        "f_pv_local": [r.f_pv_local for r in rows],
+        "f_pv_global": [r.f_pv_global for r in rows],
+        "dm": [float(r.dm) for r in rows],
+    }

@@ -1,0 +1,1 @@
+"""Writes of dynamic pricing: input imports, occupancy learning, the forecast."""

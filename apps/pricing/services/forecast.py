@@ -1,0 +1,292 @@
+"""The day-ahead forecast (paper §2.5): for every station with dynamic pricing, the fixed price, the variable
+price per kWh and the idle fee of each hour of a site-local day (23, 24 or 25 hours on DST days), stored with the
+contribution of each factor.
+
+Invariants: rerunning for the same day writes the same prices (upsert on (station, hour)); an hour that has already
+begun is never rewritten by the daily run (sessions started in it were offered that price), only once by the live
+job at its start, which replaces the expected occupancy with the connectors' live status."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from ..exceptions import ForecastInputsMissing
+from ..formula import Coefficients, HourFactors, HourPriceResult, hour_price, occupancy_factor, pv_factors
+from ..models import (
+    EnergyTariff, LoadCurve, OccupancyDefault, PriceForecast, PvCurve, Season, StationOccupancy,
+    StationPricing,
+)
+from .occupancy import MIN_SESSIONS_TO_LEARN, day_type_of, live_occupancy_shares
+
+HOUR = timedelta(hours=1)
+ZERO = Decimal("0")
+KW = Decimal("1000")
+UPDATE_FIELDS = [
+    "local_date", "local_hour", "currency", "fixed_price", "variable_price_per_kwh", "idle_fee_per_minute",
+    "energy_tariff_per_kwh", "energy_period", "f_load", "f_occ", "f_pv_local", "f_pv_global", "dm", "clamped",
+    "occupancy_expected", "occupancy_source", "computed_at",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HourSlot:
+    start_at: datetime      # UTC
+    local_date: date
+    local_hour: int
+    day_type: str
+
+
+@dataclass
+class ForecastRun:
+    stations: int = 0
+    rows: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)   # ocpp_id → why no forecast
+
+
+def local_day_slots(*, day: date, zone: ZoneInfo) -> list[HourSlot]:
+    """The hours of a local day, in UTC steps from local midnight to the next: 24, or 23/25 on DST days (on the
+    25-hour day the repeated wall-clock hour appears twice and takes the same curve value)."""
+    start = datetime.combine(day, time(0), zone).astimezone(dt_timezone.utc)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(dt_timezone.utc)
+    slots = []
+    cursor = start
+    while cursor < end:
+        local = cursor.astimezone(zone)
+        slots.append(HourSlot(start_at=cursor, local_date=day, local_hour=local.hour,
+                              day_type=day_type_of(day)))
+        cursor += HOUR
+    return slots
+
+
+def coefficients_of(pricing: StationPricing) -> Coefficients:
+    return Coefficients(alpha=pricing.alpha, beta=pricing.beta, gamma=pricing.gamma,
+                        fixed_price=pricing.fixed_price, min_price_per_kwh=pricing.min_price_per_kwh,
+                        investment_per_kwh=pricing.investment_per_kwh, profit_per_kwh=pricing.profit_per_kwh,
+                        idle_fee_per_minute=pricing.idle_fee_per_minute)
+
+
+def _decimals(values) -> list[Decimal]:
+    return [Decimal(str(v)) for v in values]
+
+
+class _Inputs:
+    """Every curve the stations of one run need, read in a handful of queries."""
+
+    def __init__(self, pricings: list[StationPricing]):
+        feeder_ids = {p.feeder_id for p in pricings}
+        utility_ids = {p.feeder.utility_id for p in pricings}
+        site_ids = {p.station.site_id for p in pricings}
+        station_ids = [p.station_id for p in pricings]
+        org_ids = {p.station.site.organization_id for p in pricings}
+        self.load = {}
+        self.utility_feeders_kw = defaultdict(list)
+        for curve in LoadCurve.objects.filter(feeder__utility_id__in=utility_ids).select_related("feeder"):
+            kw = _decimals(curve.load_kw) if curve.load_kw else None
+            if curve.feeder_id in feeder_ids:
+                self.load[(curve.feeder_id, curve.season, curve.day_type)] = (_decimals(curve.load_pu), kw)
+            if kw:
+                self.utility_feeders_kw[(curve.feeder.utility_id, curve.feeder_id)].append(
+                    (curve.season, curve.day_type, kw))
+        self.pv_global = {(c.utility_id, c.season): _decimals(c.power_kw)
+                          for c in PvCurve.objects.filter(utility_id__in=utility_ids)}
+        self.pv_local = {(c.site_id, c.season): _decimals(c.power_kw)
+                         for c in PvCurve.objects.filter(site_id__in=site_ids)}
+        self.tariff = {(t.utility_id, t.day_type): (_decimals(t.price_per_kwh), t.periods)
+                       for t in EnergyTariff.objects.filter(utility_id__in=utility_ids)}
+        self.learned = {}
+        for profile in StationOccupancy.objects.filter(station_id__in=station_ids,
+                                                       sessions_counted__gte=MIN_SESSIONS_TO_LEARN):
+            self.learned[(profile.station_id, profile.day_type)] = _decimals(profile.shares)
+        self.defaults = {(d.organization_id, d.day_type): _decimals(d.shares)
+                         for d in OccupancyDefault.objects.filter(organization_id__in=org_ids)}
+        self._utility_load_cache = {}
+
+    @staticmethod
+    def _seasonal(table: dict, key: tuple, season: str):
+        return table.get(key + (season,)) or table.get(key + (Season.ALL.value,))
+
+    def load_curve(self, feeder_id: int, season: str, day_type: str):
+        return self.load.get((feeder_id, season, day_type)) or self.load.get((feeder_id, Season.ALL, day_type))
+
+    def utility_load_kw(self, utility_id: int, season: str, day_type: str) -> list[Decimal] | None:
+        """The utility's load in kW: the sum of its feeders' kW curves (None when no feeder has one)."""
+        key = (utility_id, season, day_type)
+        if key not in self._utility_load_cache:
+            total = None
+            for (u_id, _feeder_id), curves in self.utility_feeders_kw.items():
+                if u_id != utility_id:
+                    continue
+                by_key = {(s, d): kw for s, d, kw in curves}
+                kw = by_key.get((season, day_type)) or by_key.get((Season.ALL.value, day_type))
+                if kw:
+                    total = kw if total is None else [a + b for a, b in zip(total, kw)]
+            self._utility_load_cache[key] = total
+        return self._utility_load_cache[key]
+
+    def occupancy(self, station_id: int, organization_id: int, day_type: str) -> tuple[list[Decimal] | None, str]:
+        learned = self.learned.get((station_id, day_type))
+        if learned:
+            return learned, PriceForecast.OccupancySource.LEARNED
+        default = self.defaults.get((organization_id, day_type))
+        if default:
+            return default, PriceForecast.OccupancySource.DEFAULT
+        return None, PriceForecast.OccupancySource.NONE
+
+
+def _pricings(station_ids: list[int] | None) -> list[StationPricing]:
+    queryset = StationPricing.objects.filter(enabled=True).select_related(
+        "station__site", "feeder__utility").order_by("station_id")
+    if station_ids is not None:
+        queryset = queryset.filter(station_id__in=station_ids)
+    return list(queryset)
+
+
+def forecast_rows_compute(*, pricings: list[StationPricing], slots_by_station: dict[int, list[HourSlot]],
+                          now: datetime, live_shares: dict[int, Decimal] | None = None,
+                          run: ForecastRun | None = None) -> list[PriceForecast]:
+    """Unsaved PriceForecast rows for the given stations and hours. `live_shares` (station → share of connectors
+    in use now) replaces the expected occupancy. Stations missing an energy tariff or a load curve are left out
+    and named in `run.skipped`."""
+    run = run if run is not None else ForecastRun()
+    inputs = _Inputs(pricings)
+    plans = []
+    demand_by_utility_hour = defaultdict(lambda: ZERO)
+    for pricing in pricings:
+        station = pricing.station
+        utility = pricing.feeder.utility
+        slots = slots_by_station.get(station.pk, [])
+        power_kw = Decimal(station.max_power_w or 0) / KW
+        hours = []
+        problem = None
+        for slot in slots:
+            season = utility.season_of(slot.local_date.month)
+            tariff = inputs.tariff.get((utility.pk, slot.day_type))
+            load = inputs.load_curve(pricing.feeder_id, season, slot.day_type)
+            if tariff is None:
+                problem = f"no energy tariff of {utility} for {slot.day_type}"
+                break
+            if load is None:
+                problem = f"no load curve of feeder {pricing.feeder.code} for {season} {slot.day_type}"
+                break
+            if live_shares is not None:
+                share, source = live_shares.get(station.pk, ZERO), PriceForecast.OccupancySource.LIVE
+            else:
+                curve, source = inputs.occupancy(station.pk, station.site.organization_id, slot.day_type)
+                share = curve[slot.local_hour] if curve else ZERO
+            demand_kw = share * power_kw
+            demand_by_utility_hour[(utility.pk, slot.start_at)] += demand_kw
+            hours.append((slot, season, tariff, load, share, source, demand_kw))
+        if problem:
+            run.skipped[station.ocpp_id] = problem
+            continue
+        plans.append((pricing, hours))
+
+    rows = []
+    for pricing, hours in plans:
+        station = pricing.station
+        utility_id = pricing.feeder.utility_id
+        coefficients = coefficients_of(pricing)
+        for slot, season, (prices, periods), (load_pu, _), share, source, demand_kw in hours:
+            h = slot.local_hour
+            local_curve = inputs._seasonal(inputs.pv_local, (station.site_id,), season)
+            global_curve = inputs._seasonal(inputs.pv_global, (utility_id,), season)
+            utility_load = inputs.utility_load_kw(utility_id, season, slot.day_type)
+            f_pv_local, f_pv_global = pv_factors(
+                local_pv_kw=local_curve[h] if local_curve else ZERO, station_demand_kw=demand_kw,
+                global_pv_kw=global_curve[h] if global_curve else ZERO,
+                utility_load_kw=utility_load[h] if (utility_load and global_curve) else None,
+                stations_demand_kw=demand_by_utility_hour[(utility_id, slot.start_at)],
+            )
+            factors = HourFactors(energy_tariff_per_kwh=prices[h], f_load=load_pu[h],
+                                  f_occ=occupancy_factor(share=share, threshold=pricing.occupancy_threshold),
+                                  f_pv_local=f_pv_local, f_pv_global=f_pv_global)
+            rows.append(_row(station=station, slot=slot, result=hour_price(coefficients=coefficients,
+                                                                           factors=factors),
+                             period=periods[h], share=share, source=source, now=now))
+        run.stations += 1
+    return rows
+
+
+def _row(*, station, slot: HourSlot, result: HourPriceResult, period: str, share: Decimal, source: str,
+         now: datetime) -> PriceForecast:
+    f = result.factors
+    return PriceForecast(
+        station=station, start_at=slot.start_at, local_date=slot.local_date, local_hour=slot.local_hour,
+        currency=station.site.currency, fixed_price=result.fixed_price,
+        variable_price_per_kwh=result.variable_price_per_kwh, idle_fee_per_minute=result.idle_fee_per_minute,
+        energy_tariff_per_kwh=f.energy_tariff_per_kwh, energy_period=period, f_load=f.f_load, f_occ=f.f_occ,
+        f_pv_local=f.f_pv_local, f_pv_global=f.f_pv_global, dm=result.dm.quantize(Decimal("0.0001")),
+        clamped=result.clamped, occupancy_expected=share, occupancy_source=source, computed_at=now,
+    )
+
+
+def _save(rows: list[PriceForecast]) -> int:
+    PriceForecast.objects.bulk_create(rows, batch_size=2000, update_conflicts=True,
+                                      unique_fields=["station", "start_at"], update_fields=UPDATE_FIELDS)
+    return len(rows)
+
+
+@transaction.atomic
+def forecast_compute(*, now: datetime, day: date | None = None, station_ids: list[int] | None = None) -> ForecastRun:
+    """Store the forecast of every enabled station for the site-local `day`, or — when `day` is None — for the
+    site's local today and tomorrow (so the next 24 hours are always published). Hours that have begun and are
+    already stored are left as they are."""
+    pricings = _pricings(station_ids)
+    slots_by_station = {}
+    for pricing in pricings:
+        zone = ZoneInfo(pricing.station.site.time_zone)
+        days = [day] if day else [now.astimezone(zone).date() + timedelta(days=n) for n in (0, 1)]
+        slots_by_station[pricing.station_id] = [s for d in days for s in local_day_slots(day=d, zone=zone)]
+    started = set()
+    all_starts = [s.start_at for slots in slots_by_station.values() for s in slots if s.start_at <= now]
+    if all_starts:
+        started = set(PriceForecast.objects.filter(
+            station_id__in=list(slots_by_station), start_at__gte=min(all_starts), start_at__lte=now,
+        ).values_list("station_id", "start_at"))
+    for station_id, slots in slots_by_station.items():
+        slots_by_station[station_id] = [s for s in slots if (station_id, s.start_at) not in started]
+    run = ForecastRun()
+    rows = forecast_rows_compute(pricings=pricings, slots_by_station=slots_by_station, now=now, run=run)
+    run.rows = _save(rows)
+    return run
+
+
+@transaction.atomic
+def forecast_live_hour(*, now: datetime, station_ids: list[int] | None = None) -> ForecastRun:
+    """Reprice the hour containing `now` with the connectors' live occupancy (the paper's F_occ "when the
+    station's connectors are occupied"), once per hour: a row already priced live is kept."""
+    pricings = _pricings(station_ids)
+    hour_start = now.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    done = set(PriceForecast.objects.filter(start_at=hour_start, occupancy_source=PriceForecast.OccupancySource.LIVE,
+                                            station_id__in=[p.station_id for p in pricings])
+               .values_list("station_id", flat=True))
+    pricings = [p for p in pricings if p.station_id not in done]
+    slots_by_station = {}
+    for pricing in pricings:
+        zone = ZoneInfo(pricing.station.site.time_zone)
+        slots = local_day_slots(day=now.astimezone(zone).date(), zone=zone)
+        slots_by_station[pricing.station_id] = [s for s in slots if s.start_at == hour_start]
+    live = live_occupancy_shares(station_ids=[p.station_id for p in pricings])
+    run = ForecastRun()
+    rows = forecast_rows_compute(pricings=pricings, slots_by_station=slots_by_station, now=now, live_shares=live,
+                                 run=run)
+    run.rows = _save(rows)
+    return run
+
+
+def forecast_hours_preview(*, pricing: StationPricing, day: date, now: datetime) -> list[PriceForecast]:
+    """The forecast of one station and local day computed now, not saved (what-if and missing-hours fallback)."""
+    zone = ZoneInfo(pricing.station.site.time_zone)
+    run = ForecastRun()
+    rows = forecast_rows_compute(pricings=[pricing], slots_by_station={
+        pricing.station_id: local_day_slots(day=day, zone=zone)}, now=now, run=run)
+    if run.skipped:
+        raise ForecastInputsMissing(f"{pricing.station.ocpp_id}: {run.skipped[pricing.station.ocpp_id]}")
+    return rows
+
