@@ -19,7 +19,7 @@ from apps.sites.models import Site
 from .engine.calendar import CalendarSpec
 from .engine.ocpi import _num, tariff_spec_from_ocpi, tariff_spec_to_ocpi
 from .engine.types import TariffSpec
-from .exceptions import CurrencyMismatch, InvalidCalendar, InvalidTariff, TariffVersionLocked
+from .exceptions import CurrencyMismatch, InvalidTariff, TariffVersionLocked
 from .models import Tariff, TariffAssignment, TariffVersion, TouCalendar, TouWindow
 
 # VAT on EV charging per site country, percent. PT: IVA 23 % (mainland). BR: depends on the operator's regime
@@ -56,7 +56,7 @@ def _calendar_resolver(code: str) -> CalendarSpec:
         raise InvalidTariff(f"evnet_tou_calendar “{code}” is not a known calendar.") from exc
 
 
-def _snapshot(ocpi: dict, vat_rate: Decimal) -> tuple[dict, TariffSpec, TouCalendar | None]:
+def tariff_ocpi_validate(*, ocpi: dict, vat_rate: Decimal) -> tuple[dict, TariffSpec, TouCalendar | None]:
     """Validate an OCPI tariff and return the JSON to store: calendar embedded, evnet_vat_rate = the version's."""
     if not isinstance(ocpi, dict):
         raise InvalidTariff("The tariff must be a JSON object (an OCPI 2.2.1 Tariff).")
@@ -81,7 +81,7 @@ def _sites_of(tariff: Tariff):
     return Site.objects.filter(q).distinct()
 
 
-def _check_currency(*, tariff: Tariff, currency: str, sites=None) -> None:
+def tariff_currency_check(*, tariff: Tariff, currency: str, sites=None) -> None:
     sites = _sites_of(tariff) if sites is None else sites
     wrong = [s for s in sites if s.currency != currency]
     if wrong:
@@ -99,8 +99,8 @@ def tariff_version_create(*, tariff: Tariff, ocpi: dict, valid_from_at: datetime
     Tariff.objects.select_for_update().get(pk=tariff.pk)
     if vat_rate is None:
         vat_rate = vat_rate_for_country(country=tariff.organization.country)
-    stored, spec, calendar_row = _snapshot(ocpi, vat_rate)
-    _check_currency(tariff=tariff, currency=spec.currency)
+    stored, spec, calendar_row = tariff_ocpi_validate(ocpi=ocpi, vat_rate=vat_rate)
+    tariff_currency_check(tariff=tariff, currency=spec.currency)
     valid_from_at = valid_from_at or timezone.now()
     if valid_until_at is not None and valid_until_at <= valid_from_at:
         raise InvalidTariff("A version must end after it starts.")
@@ -117,8 +117,8 @@ def tariff_version_update(*, version: TariffVersion, ocpi: dict, valid_from_at: 
     version = TariffVersion.objects.select_for_update().get(pk=version.pk)
     if version.is_locked:
         raise TariffVersionLocked(f"{version} priced sessions already and cannot change; publish a new version.")
-    stored, spec, calendar_row = _snapshot(ocpi, vat_rate)
-    _check_currency(tariff=version.tariff, currency=spec.currency)
+    stored, spec, calendar_row = tariff_ocpi_validate(ocpi=ocpi, vat_rate=vat_rate)
+    tariff_currency_check(tariff=version.tariff, currency=spec.currency)
     if valid_until_at is not None and valid_until_at <= valid_from_at:
         raise InvalidTariff("A version must end after it starts.")
     version.ocpi, version.currency, version.vat_rate, version.calendar = stored, spec.currency, vat_rate, calendar_row
@@ -149,7 +149,7 @@ def tariff_assign(*, tariff: Tariff, site: Site | None = None, station=None, use
     if target_site.organization_id != tariff.organization_id:
         raise InvalidTariff("A tariff can only be assigned within its own organization.")
     for currency in set(tariff.versions.values_list("currency", flat=True)):
-        _check_currency(tariff=tariff, currency=currency, sites=[target_site])
+        tariff_currency_check(tariff=tariff, currency=currency, sites=[target_site])
     assignment, _ = TariffAssignment.objects.update_or_create(
         site=site, station=station, user_group=user_group, defaults={"tariff": tariff})
     return assignment
@@ -175,10 +175,3 @@ def tariff_export_ocpi(*, version: TariffVersion) -> dict:
     data["last_updated"] = version.updated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return data
 
-
-def tou_calendar_check(*, calendar: TouCalendar) -> CalendarSpec:
-    """Validate a calendar as stored (raises InvalidCalendar naming the gap/overlap)."""
-    try:
-        return calendar.spec()
-    except InvalidCalendar:
-        raise
