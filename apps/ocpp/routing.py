@@ -1,1 +1,13 @@
-websocket_urlpatterns: list = []
+"""OCPP WebSocket routes: ws://HOST/ocpp/<station_id>, and ws://HOST/ocpp/<organization-slug>/<station_id> for an
+organization that accepts unknown stations (see apps/ocpp/services/admission.py)."""
+from django.urls import re_path
+
+from .consumers import OcppConsumer
+from .middleware import OcppAdmissionMiddleware
+
+_ocpp_app = OcppAdmissionMiddleware(OcppConsumer.as_asgi())
+
+websocket_urlpatterns: list = [
+    re_path(r"^ocpp/(?P<organization_slug>[-a-zA-Z0-9_]+)/(?P<station_id>[^/]+)/?$", _ocpp_app),
+    re_path(r"^ocpp/(?P<station_id>[^/]+)/?$", _ocpp_app),
+]

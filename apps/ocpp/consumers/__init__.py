@@ -1,0 +1,3 @@
+from .central_system import OcppConsumer
+
+__all__ = ["OcppConsumer"]

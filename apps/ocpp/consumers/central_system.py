@@ -1,0 +1,382 @@
+"""The OCPP 1.6J central system side of one charger's WebSocket.
+
+Fast path, by design (issue 4 "Speed"): frames are parsed here (ujson), never by a JSON consumer that would close
+the socket on bad text; payloads are checked by fastjsonschema validators compiled once per process from the `ocpp`
+package's 1.6 schemas; one handler per action. The consumer runs no ORM: every write goes to the group-commit
+writer and the CALLRESULT is sent only once that write is committed.
+
+Commands from any process arrive on the station's group (contract 1, `ocpp.command`): the consumer sends the CALL,
+and relays the charger's CALLRESULT / CALLERROR (or a timeout) to the caller's reply channel. OCPP-J allows one
+outstanding CALL per direction, so commands queue behind each other. A second connection for the same station
+sends `ocpp.disconnect` to the group; every older consumer closes its socket."""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import re
+import uuid
+from datetime import datetime, timezone as dt_timezone
+from typing import Any, Awaitable, Callable
+
+import ujson
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.charging.services.live import MeterValuesReport
+from apps.charging.services.meter import meter_values_parse, parse_timestamp
+from apps.stations.live import StatusReport
+from apps.stations.selectors import station_group_name
+
+from .. import schemas
+from ..models import OcppMessage
+from ..services import actions
+from ..writer import writer_get
+
+logger = logging.getLogger("apps.ocpp")
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
+_FRAME_LENGTH = {CALL: 4, CALLRESULT: 3, CALLERROR: 5}
+# When a frame is not JSON, the message id may still be readable: [2,"<id>", ...
+_ID_IN_BROKEN_FRAME = re.compile(r'^\s*\[\s*[234]\s*,\s*"([^"\\]{1,64})"')
+CLOSE_REPLACED = 4000
+
+schemas.precompile()
+
+
+class CallError(Exception):
+    def __init__(self, code: str, description: str = "", details: dict | None = None):
+        super().__init__(description)
+        self.code, self.description, self.details = code, description, details or {}
+
+
+def _now() -> datetime:
+    return datetime.now(dt_timezone.utc)
+
+
+def _dumps(frame: list) -> str:
+    return ujson.dumps(frame, ensure_ascii=False, escape_forward_slashes=False)
+
+
+class OcppConsumer(AsyncWebsocketConsumer):
+    station_id: int
+    ocpp_id: str
+
+    # --- connection ---------------------------------------------------------------------------------------------
+
+    async def connect(self):
+        admission = self.scope["evnet_station"]
+        self.station_id, self.ocpp_id = admission.station_id, admission.ocpp_id
+        self.max_power_w = admission.max_power_w
+        self.writer = writer_get()
+        self.group = station_group_name(ocpp_id=self.ocpp_id)
+        self._commands: collections.deque[dict] = collections.deque()
+        self._pending: dict[str, Any] | None = None
+        self._accepted = False
+        # Close every older socket of this station first (contract 1), then take over the group and the
+        # "connected" flag.
+        await self.channel_layer.group_send(self.group, {
+            "type": "ocpp.disconnect", "except_channel": self.channel_name,
+            "reason": "replaced by a new connection of the same station"})
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.writer.run("call", (actions.connection_open, {
+            "station_id": self.station_id, "channel": self.channel_name, "at": _now()}))
+        await self.accept(subprotocol="ocpp1.6")
+        self._accepted = True
+        logger.info("station %s connected (%s)", self.ocpp_id, self.channel_name)
+
+    async def disconnect(self, code):
+        if not getattr(self, "_accepted", False):
+            return
+        self._accepted = False
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        self._fail_commands("station_offline", "the station disconnected")
+        try:
+            await self.writer.run("call", (actions.connection_close, {
+                "station_id": self.station_id, "channel": self.channel_name}))
+        except Exception:  # noqa: BLE001 - the socket is gone either way; offline detection will catch up
+            logger.exception("could not mark %s offline", self.ocpp_id)
+        logger.info("station %s disconnected (code %s)", self.ocpp_id, code)
+
+    async def ocpp_disconnect(self, event):
+        """Contract 1: a newer connection of this station took over."""
+        if event.get("except_channel") != self.channel_name:
+            logger.info("closing %s's older socket: %s", self.ocpp_id, event.get("reason", ""))
+            await self.close(code=CLOSE_REPLACED)
+
+    # --- frames from the charger ----------------------------------------------------------------------------------
+
+    def _log(self, direction: str, message_type: int | None, message_id: str = "", action: str = "",
+             payload: Any = None, raw: str = "", error_code: str = "") -> OcppMessage:
+        return OcppMessage(station_id=self.station_id, direction=direction, message_type=message_type,
+                           action=action[:48], message_id=message_id[:64], payload=payload, raw=raw[:10000],
+                           error_code=error_code[:32], created_at=_now())
+
+    async def _send_frame(self, frame: list, *, action: str = "", error_code: str = "") -> None:
+        await self.send(text_data=_dumps(frame))
+        payload = frame[2] if frame[0] == CALLRESULT else (frame[3] if frame[0] == CALL else
+                                                            {"description": frame[3], "details": frame[4]})
+        self.writer.submit("log", station_id=None, wait=False,
+                           log=[self._log(OcppMessage.Direction.OUT, frame[0], str(frame[1]), action, payload,
+                                          error_code=error_code)])
+
+    async def _send_error(self, message_id: str, code: str, description: str, details: dict | None = None,
+                          *, action: str = "") -> None:
+        await self._send_frame([CALLERROR, message_id, code, description[:500], details or {}], action=action,
+                               error_code=code)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            try:
+                text_data = bytes_data.decode("utf-8")
+            except (UnicodeDecodeError, AttributeError):
+                self.writer.submit("log", wait=False, log=[self._log(OcppMessage.Direction.IN, None,
+                                                                     raw=repr(bytes_data)[:2000],
+                                                                     error_code="FormatViolation")])
+                return
+        try:
+            await self._receive_text(text_data)
+        except Exception:  # noqa: BLE001 - nothing a charger sends may kill its connection
+            logger.exception("unexpected error on a frame from %s: %.200s", self.ocpp_id, text_data)
+
+    async def _receive_text(self, text: str) -> None:
+        try:
+            frame = ujson.loads(text)
+        except (ValueError, OverflowError):
+            found = _ID_IN_BROKEN_FRAME.match(text)
+            self.writer.submit("log", wait=False, log=[self._log(OcppMessage.Direction.IN, None,
+                                                                 found.group(1) if found else "", raw=text,
+                                                                 error_code="FormatViolation")])
+            if found:
+                await self._send_error(found.group(1), "FormatViolation", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, list) or len(frame) < 2 or not isinstance(frame[1], str):
+            message_id = frame[1] if isinstance(frame, list) and len(frame) > 1 else None
+            self.writer.submit("log", wait=False, log=[self._log(
+                OcppMessage.Direction.IN, None, str(message_id or ""), raw=text[:10000], error_code="ProtocolError")])
+            if isinstance(message_id, (int, float)) and not isinstance(message_id, bool):
+                await self._send_error(str(message_id), "ProtocolError",
+                                       "An OCPP-J message is [MessageTypeId, \"UniqueId\", ...] with a string id.")
+            return
+        message_type, message_id = frame[0], frame[1]
+        if message_type not in _FRAME_LENGTH or isinstance(message_type, bool):
+            self._log_in_only(None, message_id, "", frame, "PropertyConstraintViolation")
+            # As the ocpp package does for an unknown MessageTypeId.
+            return await self._send_error(message_id, "PropertyConstraintViolation",
+                                          f"MessageTypeId {message_type!r} is not 2, 3 or 4.")
+        if len(frame) != _FRAME_LENGTH[message_type]:
+            self._log_in_only(message_type, message_id, "", frame, "ProtocolError")
+            if message_type == CALL:
+                return await self._send_error(message_id, "ProtocolError",
+                                              f"A CALL has 4 elements, this one has {len(frame)}.")
+            return
+        if message_type == CALL:
+            return await self._on_call(message_id, frame[2], frame[3], frame)
+        return await self._on_reply(frame)
+
+    def _log_in_only(self, message_type, message_id, action, frame, error_code) -> None:
+        payload = frame[3] if message_type == CALL and len(frame) > 3 else None
+        self.writer.submit("log", wait=False, log=[self._log(
+            OcppMessage.Direction.IN, message_type, str(message_id), action if isinstance(action, str) else "",
+            payload if isinstance(payload, (dict, list)) else None, raw="" if payload is not None else _dumps(frame),
+            error_code=error_code)])
+
+    async def _on_call(self, message_id: str, action: Any, payload: Any, frame: list) -> None:
+        if not isinstance(action, str):
+            self._log_in_only(CALL, message_id, "", frame, "FormatViolation")
+            return await self._send_error(message_id, "FormatViolation", "The action must be a string.")
+        handler = self.HANDLERS.get(action)
+        if handler is None:
+            code = "NotSupported" if action in schemas.CENTRAL_SYSTEM_ACTIONS else "NotImplemented"
+            self._log_in_only(CALL, message_id, action, frame, code)
+            text = (f"{action} is sent by a central system, not to it." if code == "NotSupported"
+                    else f"Unknown action {action!r}.")
+            return await self._send_error(message_id, code, text, action=action)
+        if not isinstance(payload, dict):
+            self._log_in_only(CALL, message_id, action, frame, "TypeConstraintViolation")
+            return await self._send_error(message_id, "TypeConstraintViolation", "The payload must be an object.",
+                                          action=action)
+        try:
+            schemas.validate(action, payload)
+        except schemas.PayloadError as exc:
+            self._log_in_only(CALL, message_id, action, frame, exc.code)
+            return await self._send_error(message_id, exc.code, exc.description, exc.details, action=action)
+        log = [self._log(OcppMessage.Direction.IN, CALL, message_id, action, payload)]
+        try:
+            result = await handler(self, payload, log)
+        except CallError as exc:
+            return await self._send_error(message_id, exc.code, exc.description, exc.details, action=action)
+        except Exception as exc:  # noqa: BLE001 - the charger gets InternalError and will retry (STYLE.md "Errors")
+            logger.exception("%s from %s failed", action, self.ocpp_id)
+            return await self._send_error(message_id, "InternalError", f"{action} could not be stored; retry.",
+                                          {"error": type(exc).__name__}, action=action)
+        await self._send_frame([CALLRESULT, message_id, result], action=action)
+
+    # --- one handler per action: (self, payload, log rows) -> CALLRESULT payload, after commit ---------------------
+
+    async def _call(self, fn: Callable, payload: dict, log: list) -> dict:
+        return await self.writer.run("call", (fn, {"station_id": self.station_id, "payload": payload,
+                                                   "at": _now()}), station_id=self.station_id, log=log)
+
+    async def on_heartbeat(self, payload, log):
+        now = _now()
+        await self.writer.run("log", station_id=self.station_id, heartbeat=True, log=log)
+        return {"currentTime": actions.ocpp_time(now)}
+
+    async def on_status_notification(self, payload, log):
+        now = _now()
+        report = StatusReport(station_id=self.station_id, connector_number=payload["connectorId"],
+                              status=payload["status"], error_code=payload["errorCode"],
+                              reported_at=parse_timestamp(payload.get("timestamp"), default=now), received_at=now,
+                              info=payload.get("info", ""), vendor_id=payload.get("vendorId", ""),
+                              vendor_error_code=payload.get("vendorErrorCode", ""))
+        await self.writer.run("status", report, station_id=self.station_id, log=log)
+        return {}
+
+    async def on_meter_values(self, payload, log):
+        now = _now()
+        samples, skipped = meter_values_parse(meter_value=payload["meterValue"], default_at=now)
+        report = MeterValuesReport(station_id=self.station_id, connector_number=payload["connectorId"],
+                                   transaction_id=payload.get("transactionId"), samples=samples, received_at=now,
+                                   max_power_w=self.max_power_w)
+        result = await self.writer.run("meter_values", report, station_id=self.station_id, log=log)
+        for note in result.notes:
+            logger.warning("MeterValues from %s: %s", self.ocpp_id, note)
+        if skipped:
+            logger.info("MeterValues from %s: %d non-numeric value(s) kept in the message log only",
+                        self.ocpp_id, skipped)
+        return {}
+
+    async def on_boot_notification(self, payload, log):
+        return await self._call(actions.boot_notification, payload, log)
+
+    async def on_authorize(self, payload, log):
+        return await self._call(actions.authorize, payload, log)
+
+    async def on_start_transaction(self, payload, log):
+        return await self._call(actions.start_transaction, payload, log)
+
+    async def on_stop_transaction(self, payload, log):
+        return await self._call(actions.stop_transaction, payload, log)
+
+    async def on_data_transfer(self, payload, log):
+        return await self._call(actions.data_transfer, payload, log)
+
+    async def on_firmware_status(self, payload, log):
+        return await self._call(actions.firmware_status, payload, log)
+
+    async def on_diagnostics_status(self, payload, log):
+        return await self._call(actions.diagnostics_status, payload, log)
+
+    async def on_log_status(self, payload, log):
+        return await self._call(actions.log_status, payload, log)
+
+    async def on_security_event(self, payload, log):
+        return await self._call(actions.security_event, payload, log)
+
+    async def on_sign_certificate(self, payload, log):
+        return await self._call(actions.sign_certificate, payload, log)
+
+    HANDLERS: dict[str, Callable[..., Awaitable[dict]]] = {
+        "Heartbeat": on_heartbeat,
+        "StatusNotification": on_status_notification,
+        "MeterValues": on_meter_values,
+        "BootNotification": on_boot_notification,
+        "Authorize": on_authorize,
+        "StartTransaction": on_start_transaction,
+        "StopTransaction": on_stop_transaction,
+        "DataTransfer": on_data_transfer,
+        "FirmwareStatusNotification": on_firmware_status,
+        "SignedFirmwareStatusNotification": on_firmware_status,
+        "DiagnosticsStatusNotification": on_diagnostics_status,
+        "LogStatusNotification": on_log_status,
+        "SecurityEventNotification": on_security_event,
+        "SignCertificate": on_sign_certificate,
+    }
+
+    # --- commands to the charger (contract 1) ---------------------------------------------------------------------
+
+    async def ocpp_command(self, event):
+        loop = asyncio.get_running_loop()
+        timeout = float(event.get("timeout") or settings.EVNET_OCPP_COMMAND_TIMEOUT_S)
+        self._commands.append({**event, "deadline": loop.time() + timeout})
+        await self._command_next()
+
+    async def _command_next(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending is None and self._commands:
+            event = self._commands.popleft()
+            remaining = event["deadline"] - loop.time()
+            if remaining <= 0:
+                await self._reply(event, error=("timeout", "no answer in time (queued behind another command)"))
+                continue
+            action, payload = event.get("action"), event.get("payload") or {}
+            if action not in schemas.CENTRAL_SYSTEM_ACTIONS:
+                await self._reply(event, error=("NotSupported", f"{action!r} is not a command a central system "
+                                                                 "sends in OCPP 1.6"))
+                continue
+            try:
+                schemas.validate(action, payload)
+            except schemas.PayloadError as exc:
+                await self._reply(event, error=(exc.code, exc.description, exc.details))
+                continue
+            message_id = str(uuid.uuid4())
+            timer = loop.call_later(remaining, lambda mid=message_id: asyncio.ensure_future(self._command_timeout(mid)))
+            self._pending = {"id": message_id, "event": event, "timer": timer}
+            await self._send_frame([CALL, message_id, action, payload], action=action)
+
+    async def _command_timeout(self, message_id: str) -> None:
+        if self._pending is None or self._pending["id"] != message_id:
+            return
+        event = self._pending["event"]
+        self._pending = None
+        await self._reply(event, error=("timeout", f"the station did not answer {event.get('action')} in time"))
+        await self._command_next()
+
+    async def _on_reply(self, frame: list) -> None:
+        message_type, message_id = frame[0], frame[1]
+        pending = self._pending
+        action = pending["event"].get("action", "") if pending and pending["id"] == message_id else ""
+        payload = frame[2] if message_type == CALLRESULT else {"code": frame[2], "description": frame[3],
+                                                               "details": frame[4]}
+        self.writer.submit("log", wait=False, log=[self._log(
+            OcppMessage.Direction.IN, message_type, message_id, action,
+            payload if isinstance(payload, (dict, list)) else None,
+            error_code=str(frame[2])[:32] if message_type == CALLERROR else "")])
+        if not action:
+            logger.info("%s answered %s, which is not the pending command (late after a timeout?)",
+                        self.ocpp_id, message_id)
+            return
+        pending["timer"].cancel()
+        self._pending = None
+        event = pending["event"]
+        if message_type == CALLRESULT:
+            await self._reply(event, payload=frame[2] if isinstance(frame[2], dict) else {})
+        else:
+            details = frame[4] if isinstance(frame[4], dict) else {"details": frame[4]}
+            await self._reply(event, error=(str(frame[2]), str(frame[3]), details))
+        await self._command_next()
+
+    async def _reply(self, event: dict, *, payload: dict | None = None, error: tuple | None = None) -> None:
+        reply_channel = event.get("reply_channel")
+        if not reply_channel:
+            return
+        message = {"type": "ocpp.command.reply", "request_id": event.get("request_id"), "ok": error is None,
+                   "payload": payload if error is None else None, "error": None}
+        if error is not None:
+            message["error"] = {"code": error[0], "description": error[1],
+                                "details": error[2] if len(error) > 2 else {}}
+        try:
+            await self.channel_layer.send(reply_channel, message)
+        except Exception:  # noqa: BLE001 - the caller may be gone (its own timeout); nothing else to do
+            logger.warning("could not reply to %s for %s", reply_channel, self.ocpp_id, exc_info=True)
+
+    def _fail_commands(self, code: str, description: str) -> None:
+        events = list(self._commands)
+        self._commands.clear()
+        if self._pending is not None:
+            self._pending["timer"].cancel()
+            events.insert(0, self._pending["event"])
+            self._pending = None
+        for event in events:
+            asyncio.ensure_future(self._reply(event, error=(code, description)))
