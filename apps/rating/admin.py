@@ -26,7 +26,7 @@ class SessionPriceAdmin(OrganizationScopedAdmin):
     search_fields = ["session__id", "session__station__ocpp_id", "session__id_tag_uid", "tariff_label"]
     list_select_related = ["session__station"]
     date_hierarchy = "rated_at"
-    fields = ["session", "receipt_links", "tariff_label", "tariff_version_id", "user_group", "energy_wh",
+    fields = ["session", "receipt_links", "tariff_label", "tariff_version", "user_group", "energy_wh",
               "price_lines", "total_excl_vat", "total_vat", "total_incl_vat", "rated_at", "is_final"]
     readonly_fields = fields
 

@@ -4,6 +4,7 @@ from djmoney.models.fields import MoneyField
 from apps.charging.models import ChargingSession
 from apps.organizations.models import Organization
 from apps.sites.models import Site
+from apps.tariffs.models import TariffVersion
 
 
 class SessionPrice(models.Model):
@@ -12,8 +13,9 @@ class SessionPrice(models.Model):
     rounded amount, as strings so Decimals survive JSON); the totals are the sums of the rounded lines."""
 
     session = models.OneToOneField(ChargingSession, on_delete=models.PROTECT, related_name="price")
-    tariff_version_id = models.BigIntegerField("tariff version", null=True, blank=True,
-                                               help_text="Primary key of the tariff version in force at the start.")
+    tariff_version = models.ForeignKey(TariffVersion, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="session_prices",
+                                       help_text="The tariff version in force at the session start.")
     tariff_label = models.CharField(max_length=200, blank=True, help_text="Tariff name and version, as priced.")
     user_group = models.CharField("price group", max_length=40, default="public")
     lines = models.JSONField(default=list, blank=True)

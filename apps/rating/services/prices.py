@@ -11,6 +11,7 @@ from djmoney.money import Money
 from apps.charging.models import ChargingSession
 from apps.tariffs.engine.rating import RatingResult
 from apps.tariffs.exceptions import TariffError
+from apps.tariffs.services import tariff_version_lock
 
 from ..exceptions import RatingError, SessionNotClosed, SessionNotFound
 from ..models import SessionPrice
@@ -60,11 +61,15 @@ def session_price_final(*, session_id: int) -> SessionPrice:
             stopped_at = session.stopped_at or points[-1][0]
             result = session_rate(session=session, points=points, stopped_at=stopped_at)
             currency = result.currency
+            label = result.tariff_id or ""
+            if result.version_id is not None:
+                # The version priced a session: from now on it is immutable (tariffs publish a new one instead).
+                version = tariff_version_lock(version_id=result.version_id)
+                label = f"{version.tariff.name} · {version}"
             return SessionPrice.objects.create(
                 session=session,
                 tariff_version_id=result.version_id,
-                tariff_label=f"{result.tariff_id or 'tariff'} · version {result.version_id}"
-                if result.version_id is not None else (result.tariff_id or ""),
+                tariff_label=label[:200],
                 user_group=session_user_group(session=session),
                 lines=price_lines_json(result=result),
                 cdr_totals=_jsonable(result.cdr_totals()),
