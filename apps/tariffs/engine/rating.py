@@ -252,28 +252,31 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
     total = 0
     outside = False
     for r in readings:
-        t = _aware_epoch(r.at, "reading time")
+        at = r.at
+        if at.tzinfo is None:
+            _aware_epoch(at, "reading time")
+        t = at.timestamp()
         e = r.energy_wh
-        if isinstance(e, bool) or not isinstance(e, int):
-            raise InvalidSession(f"Meter reading {e!r} at {r.at.isoformat()} is not a whole number of Wh.")
-        if prev_t is not None and t < prev_t:
-            raise InvalidSession(f"Meter readings go back in time at {r.at.isoformat()}.")
-        if t < t0 or t > t1:
-            outside = True
-            t = t0 if t < t0 else t1
-        if prev_e is not None:
+        if e.__class__ is not int:
+            raise InvalidSession(f"Meter reading {e!r} at {at.isoformat()} is not a whole number of Wh.")
+        if prev_t is not None:
+            if t < prev_t:
+                raise InvalidSession(f"Meter readings go back in time at {at.isoformat()}.")
             delta = e - prev_e
             if delta < 0:
                 if "meter_reset" not in anomalies:
                     anomalies.append("meter_reset")
                 delta = 0
             total += delta
+        prev_t, prev_e = t, e
+        if t < t0 or t > t1:
+            outside = True
+            t = t0 if t < t0 else t1
         if times and t == times[-1]:
             cum[-1] = total
         else:
             times.append(t)
             cum.append(total)
-        prev_t, prev_e = t, e
     if outside:
         anomalies.append("reading_outside_session")
     n = len(times)
@@ -382,29 +385,63 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
     nctx = len(contexts)
     ri = 0  # reading interval index: times[ri] <= a < times[ri + 1]
     prev_energy = 0
-    for idx in range(len(cuts) - 1):
-        a, b = cuts[idx], cuts[idx + 1]
-        while ci + 1 < nctx and contexts[ci + 1].start <= a:
-            ci += 1
-        ctx = contexts[ci]
+    # Fast path (the common case): no energy/duration/power restrictions and no dynamic prices, so the lines a
+    # slice feeds depend only on its local-time context: resolve the bucket keys once per context.
+    fast = not any_dynamic and not (price_schedule is not None and any(
+        c.evnet_dynamic for e in elements for _k, c in e.components.values()))
+    ctx = contexts[0]
+    keys = None
+    grace_at = grace_end if grace_end is not None else float("inf")
+    charge_until = tce if tce is not None else float("inf")
+    for a, b in zip(cuts, cuts[1:]):
+        if ci + 1 < nctx and contexts[ci + 1].start <= a:
+            while ci + 1 < nctx and contexts[ci + 1].start <= a:
+                ci += 1
+            ctx = contexts[ci]
+            keys = None
         # cumulative energy at b (integer Wh), and the power of the reading interval holding the slice
         while ri + 1 < n and times[ri + 1] <= a:
             ri += 1
-        if n > 1 and ri + 1 < n and times[ri] <= a:
+        if ri + 1 < n and times[ri] <= a:
             ta, tb = times[ri], times[ri + 1]
             ea, eb = cum[ri], cum[ri + 1]
-            span = tb - ta
-            power = (eb - ea) * 3600.0 / span
-            energy_b = eb if b >= tb else ea + math.floor((eb - ea) * (b - ta) / span + 0.5)
-            energy_a_float = ea + (eb - ea) * (a - ta) / span
+            if b >= tb:
+                energy_b = eb
+            else:
+                energy_b = ea + math.floor((eb - ea) * (b - ta) / (tb - ta) + 0.5)
         else:
-            power = 0.0
+            ta = tb = ea = eb = 0
             energy_b = cum[-1] if n and b >= times[-1] else (cum[0] if n else 0)
-            energy_a_float = float(prev_energy)
         slice_energy = energy_b - prev_energy
         prev_energy = energy_b
-        chosen = select(ctx, energy_a_float, a - t0, power)
-        charging = tce is None or a < tce
+        charging = a < charge_until
+        if fast:
+            if keys is None:
+                keys = _static_keys(select(ctx, 0.0, 0.0, 0.0), ctx, use_calendar, buckets, last_key, last_step)
+            e_key, t_key, p_key = keys
+            if slice_energy > 0 and e_key is not None:
+                buckets[e_key][0] += slice_energy
+                last_key[ENERGY] = e_key
+                last_step[ENERGY] = buckets[e_key][1].step_size
+            if charging:
+                if t_key is not None:
+                    buckets[t_key][0] += b - a
+                    last_key[TIME] = t_key
+                    last_step[TIME] = buckets[t_key][1].step_size
+            else:
+                total_parking += b - a
+                if a >= grace_at and p_key is not None:
+                    buckets[p_key][0] += b - a
+                    last_key[PARKING_TIME] = p_key
+                    last_step[PARKING_TIME] = buckets[p_key][1].step_size
+            continue
+        if tb > ta:
+            power = (eb - ea) * 3600.0 / (tb - ta)
+            energy_a = ea + (eb - ea) * (a - ta) / (tb - ta)
+        else:
+            power = 0.0
+            energy_a = float(energy_b - slice_energy)
+        chosen = select(ctx, energy_a, a - t0, power)
         if slice_energy > 0 and ENERGY in chosen:
             add(ENERGY, chosen[ENERGY], ctx, slice_energy, a)
         if charging:
@@ -412,8 +449,11 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
                 add(TIME, chosen[TIME], ctx, b - a, a)
         else:
             total_parking += b - a
-            if a >= grace_end and PARKING_TIME in chosen:
+            if a >= grace_at and PARKING_TIME in chosen:
                 add(PARKING_TIME, chosen[PARKING_TIME], ctx, b - a, a)
+    # drop buckets the fast path opened but never filled
+    for key in [k for k, v in buckets.items() if v[0] == 0 and k[0] != FLAT]:
+        del buckets[key]
 
     total_energy = cum[-1] if n else 0
     result_lines: list[RatedLine] = []
@@ -480,6 +520,27 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
         total_incl_vat=excl + total_vat, total_energy_wh=total_energy, total_time_s=int(round(t1 - t0)),
         total_parking_time_s=int(round(total_parking)), anomalies=tuple(anomalies), tariff_id=tariff.tariff_id,
         version_id=tariff.version_id)
+
+
+def _static_keys(chosen: dict, ctx: _Context, use_calendar: bool, buckets: dict, last_key: dict,
+                 last_step: dict) -> tuple:
+    """Bucket keys (ENERGY, TIME, PARKING_TIME) for a context whose selection is static; opens empty buckets in
+    chronological order so lines keep the order in which their period was first reached."""
+    out = []
+    for dim in (ENERGY, TIME, PARKING_TIME):
+        pick = chosen.get(dim)
+        if pick is None:
+            out.append(None)
+            continue
+        e, (k, comp) = pick
+        if use_calendar:
+            key = (dim, e.index, k, ctx.period, ctx.season, ctx.day_type, comp.price)
+        else:
+            key = (dim, e.index, k, e.label, "", "", comp.price)
+        if key not in buckets:
+            buckets[key] = [0, comp]
+        out.append(key)
+    return tuple(out)
 
 
 def _apply_step(buckets: dict, dim: str, last_key: dict, last_step: dict, anomalies: list[str]) -> None:
