@@ -15,6 +15,12 @@ def stations_monitor_task() -> dict:
     return services.stations_monitor()
 
 
+@shared_task(name="apps.operations.tasks.ocpp_message_log_prune_task")
+def ocpp_message_log_prune_task() -> int:
+    """Beat, hourly: delete OCPP message-log rows older than EVNET_OCPP_MESSAGE_LOG_DAYS."""
+    return services.ocpp_message_log_prune()
+
+
 @shared_task(name="apps.operations.tasks.command_send_task")
 def command_send_task(station_id: int, action: str, payload: dict, timeout: float | None = None) -> dict:
     """Send one command from a worker. The answer (or error) is in the command's CommandRecord as well."""

@@ -89,9 +89,25 @@ def stations_monitor(*, now: datetime | None = None) -> dict:
     return {"marked_offline": marked, "events_recorded": recorded}
 
 
+def ocpp_message_log_prune(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete the raw OCPP message log (apps.ocpp's OcppMessage) older than EVNET_OCPP_MESSAGE_LOG_DAYS days, in
+    batches of `batch_size` rows so the table is never locked for long. Returns the rows deleted."""
+    from apps.ocpp.models import OcppMessage
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EVNET_OCPP_MESSAGE_LOG_DAYS)
+    deleted = 0
+    while True:
+        ids = list(OcppMessage.objects.filter(created_at__lt=cutoff).order_by().values_list("pk", flat=True)[
+            :batch_size])
+        if not ids:
+            return deleted
+        deleted += OcppMessage.objects.filter(pk__in=ids).delete()[0]
+
+
 # name → (task, every N seconds)
 SCHEDULES = {
     "operations: mark silent stations offline": ("apps.operations.tasks.stations_monitor_task", 60),
+    "operations: prune the OCPP message log": ("apps.operations.tasks.ocpp_message_log_prune_task", 3600),
 }
 
 
