@@ -276,11 +276,16 @@ def cost_recovery_data(*, site: Site, month: date, now: datetime | None = None) 
     }
 
 
+def cost_recovery_html(*, data: dict) -> str:
+    context = dict(data, sections=[("Por carregador", data["chargers"]), ("Por utilizador", data["users"])])
+    return render_to_string("rating/cost_recovery_report.html", {"d": context})
+
+
 def cost_recovery_pdf(*, data: dict) -> bytes:
+    """The report as a PDF (WeasyPrint), laid out like the seed's table."""
     from weasyprint import HTML
 
-    context = dict(data, sections=[("Por carregador", data["chargers"]), ("Por utilizador", data["users"])])
-    return HTML(string=render_to_string("rating/cost_recovery_report.html", {"d": context})).write_pdf()
+    return HTML(string=cost_recovery_html(data=data)).write_pdf()
 
 
 CSV_HEADER = ["table", "subject", "season", "day_type", "period", "hours", "energy_kwh", "unit_price", "amount",
