@@ -23,6 +23,11 @@ _CLERK_PERMISSIONS = {
     ("stations", "stationpermission"): ("view", "add", "change", "delete"),
     ("charging", "chargingsession"): ("view", "change"),
     ("charging", "metervalue"): ("view",),
+    ("pricing", "stationpricing"): ("view", "add", "change"),
+    ("pricing", "priceforecast"): ("view",),
+    ("pricing", "pvcurve"): ("view", "add", "change"),
+    ("pricing", "occupancydefault"): ("view", "add", "change"),
+    ("pricing", "stationoccupancy"): ("view",),
     # Station operations: commands and their answers are evidence, never edited; firmware is managed by clerks.
     ("operations", "commandrecord"): ("view",),
     ("operations", "firmwareimage"): ("view", "add", "change", "delete"),

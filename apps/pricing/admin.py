@@ -83,6 +83,10 @@ class PvCurveAdmin(OrganizationScopedAdmin):
     list_filter = ["source", "season"]
     autocomplete_fields = ["site"]
 
+    def get_exclude(self, request, obj=None):
+        # A clerk keeps local curves of their sites; a utility's global curve is shared by every operator.
+        return [] if request.user.is_superuser else ["utility"]
+
 
 @admin.register(OccupancyDefault)
 class OccupancyDefaultAdmin(OrganizationScopedAdmin):
