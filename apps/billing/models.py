@@ -270,12 +270,19 @@ class SessionCharge(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices)
     journal_entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, null=True, blank=True,
                                       related_name="+")
+    invoice_id = models.BigIntegerField(null=True, blank=True, db_index=True,
+                                        help_text="The postpaid invoice (apps.invoices) that bills it.")
     settled_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["organization", "period", "status"]),
                    models.Index(fields=["customer", "period"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status="invoiced", invoice_id__isnull=False)
+                                   | (~models.Q(status="invoiced") & models.Q(invoice_id__isnull=True)),
+                                   name="session_charge_invoiced_iff_invoice"),
+        ]
 
     def __str__(self) -> str:
         return f"session #{self.session_id} {self.total}"

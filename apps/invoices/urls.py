@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "invoices"
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:pk>/pdf/", views.invoice_pdf_view, name="pdf"),
+]

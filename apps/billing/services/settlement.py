@@ -186,3 +186,12 @@ def _charge_unposted(*, rated: RatedSession) -> SessionCharge:
         wallet_debited=zero, receivable=zero, lines=rated.lines, price_id=rated.price_id, settled_at=timezone.now(),
         status=(SessionCharge.Status.NO_CUSTOMER if rated.customer is None else SessionCharge.Status.TO_INVOICE),
     )
+
+
+@transaction.atomic
+def session_charges_mark_invoiced(*, charge_ids: list[int], invoice_id: int) -> int:
+    """Called by apps.invoices inside the transaction that issues the invoice: each charge moves from
+    "to invoice" to "invoiced" exactly once. Returns how many moved; fewer than asked means another invoice took
+    some, and the caller must roll back."""
+    return SessionCharge.objects.filter(pk__in=charge_ids, status=SessionCharge.Status.TO_INVOICE).update(
+        status=SessionCharge.Status.INVOICED, invoice_id=invoice_id)
