@@ -22,7 +22,9 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "evnet.settings.dev")
         bin_dir = os.path.dirname(sys.executable)
-        commands = [[sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
+        # evnet's daphne (apps/ocpp/server.py): daphne plus the WebSocket Denial Response extension, so a charger
+        # with a wrong password gets HTTP 401, and a flush of the OCPP writer on shutdown.
+        commands = [[sys.executable, "-m", "apps.ocpp.server", "-b", options["host"], "-p", str(options["port"]),
                      "evnet.asgi:application"]]
         if not options["no_celery"]:
             commands.append([os.path.join(bin_dir, "celery"), "-A", "evnet", "worker", "--beat", "--pool", "solo",

@@ -1,0 +1,123 @@
+"""evnet's daphne: daphne 4.2.3 plus the ASGI "WebSocket Denial Response" extension and a writer flush on shutdown.
+
+    python -m apps.ocpp.server -b 0.0.0.0 -p 8000 evnet.asgi:application    # same options as `daphne`
+
+Why: a charger with a wrong password must get HTTP 401 and no WebSocket (OCPP 1.6 security profiles 1 and 2).
+An ASGI application can only say so through the Denial Response extension (`websocket.http.response.start` /
+`.body` sent instead of `websocket.accept`); daphne 4.2.3 does not implement it and turns every close before
+accept into 403 ("Access denied", ws_protocol.WebSocketProtocol.serverReject). This module:
+
+- `DenialWebSocketProtocol`: daphne's WebSocket protocol that turns `websocket.http.response.start/body` into the
+  HTTP response (status, headers, body) autobahn sends when it fails an opening handshake;
+- `EvnetServer`: daphne's Server that builds its WebSocket factory with that protocol, announces the extension in
+  every WebSocket scope (`scope["extensions"]["websocket.http.response"]`), and, before the reactor stops, flushes
+  the OCPP group-commit writer so nothing already queued is lost on a clean shutdown (SIGTERM / Ctrl-C);
+- `EvnetCommandLine`: daphne's command line with that server, and WebSocket connections without the 24 h limit
+  daphne applies by default (chargers stay connected for weeks) unless --websocket_timeout is given.
+
+Everything else is daphne, unchanged: `run_evnet` and production start this instead of `daphne`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from autobahn.websocket.types import ConnectionDeny
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import defer, reactor
+
+logger = logging.getLogger("apps.ocpp")
+
+DENIAL_EXTENSION = "websocket.http.response"
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class DenialWebSocketProtocol(WebSocketProtocol):
+    """Daphne's WebSocket protocol with the ASGI WebSocket Denial Response extension."""
+
+    _denial: dict | None = None
+
+    def handle_reply(self, message):
+        kind = message.get("type")
+        if kind == "websocket.http.response.start":
+            if self.state != self.STATE_CONNECTING or not hasattr(self, "handshake_deferred"):
+                raise ValueError("websocket.http.response.start is only allowed before the WebSocket is accepted")
+            headers = [(bytes(k).decode("latin1"), bytes(v).decode("latin1")) for k, v in message.get("headers", [])]
+            self._denial = {"status": int(message["status"]), "headers": headers, "body": b""}
+            return
+        if kind == "websocket.http.response.body":
+            if self._denial is None:
+                raise ValueError("websocket.http.response.body before websocket.http.response.start")
+            self._denial["body"] += message.get("body", b"")
+            if not message.get("more_body", False):
+                self._deny()
+            return
+        return super().handle_reply(message)
+
+    def _deny(self):
+        status = self._denial["status"]
+        self.handshake_deferred.errback(ConnectionDeny(code=status, reason=_REASONS.get(status, "Denied")))
+        del self.handshake_deferred
+        self.server.protocol_disconnected(self)
+        self.server.log_action("websocket", "rejected", {
+            "path": self.request.path,
+            "client": "%s:%s" % tuple(self.client_addr) if self.client_addr else None,
+        })
+
+    def sendHttpErrorResponse(self, code, reason, responseHeaders=None):
+        """autobahn's error response, with the application's headers and body when it sent a denial."""
+        if self._denial is None:
+            return super().sendHttpErrorResponse(code, reason, responseHeaders)
+        body = self._denial["body"]
+        lines = [f"HTTP/1.1 {code} {reason}"]
+        lines += [f"{name}: {value}" for name, value in self._denial["headers"] if name.lower() != "content-length"]
+        lines += [f"Content-Length: {len(body)}", "Connection: close"]
+        self.sendData(("\r\n".join(lines) + "\r\n\r\n").encode("latin1") + body)
+
+
+class EvnetServer(Server):
+    """Daphne's server with DenialWebSocketProtocol and an OCPP writer flush before shutdown."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        reactor.addSystemEventTrigger("before", "shutdown", self._flush_ocpp_writer)
+
+    @property
+    def ws_factory(self):
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory):
+        factory.protocol = DenialWebSocketProtocol
+        self._ws_factory = factory
+
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket":
+            scope.setdefault("extensions", {})[DENIAL_EXTENSION] = {}
+        return super().create_application(protocol, scope)
+
+    def _flush_ocpp_writer(self):
+        from apps.ocpp.writer import writers_stop
+
+        logger.info("flushing the OCPP group-commit writer before shutdown")
+        return defer.Deferred.fromFuture(asyncio.ensure_future(writers_stop()))
+
+
+class EvnetCommandLine(CommandLineInterface):
+    server_class = EvnetServer
+
+    def run(self, args):
+        if not any(a.startswith("--websocket_timeout") for a in args):
+            args = ["--websocket_timeout", "-1", *args]
+        return super().run(args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    EvnetCommandLine().run(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    main()
