@@ -104,3 +104,12 @@ class MeterValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measurand}{'/' + self.phase if self.phase else ''} = {self.value} {self.unit}"
+
+
+class SessionNeedingAttention(ChargingSession):
+    """The clerk's queue: sessions with an anomaly nobody has resolved yet (admin "Sessions needing attention")."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "session needing attention"
+        verbose_name_plural = "sessions needing attention"

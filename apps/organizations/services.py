@@ -23,6 +23,10 @@ _CLERK_PERMISSIONS = {
     ("stations", "stationpermission"): ("view", "add", "change", "delete"),
     ("charging", "chargingsession"): ("view", "change"),
     ("charging", "metervalue"): ("view",),
+    # The attention queue: viewing it; resolving needs change_chargingsession (above).
+    ("charging", "sessionneedingattention"): ("view",),
+    ("ocpp", "ocppmessage"): ("view",),
+    ("stations", "stationstatusevent"): ("view",),
     ("pricing", "stationpricing"): ("view", "add", "change"),
     ("pricing", "priceforecast"): ("view",),
     ("pricing", "pvcurve"): ("view", "add", "change"),
