@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apps.tariffs.engine.rating import RatingResult
+from apps.tariffs.exceptions import NoTariff
 from apps.tariffs.selectors import tariff_quote
 
 from ..exceptions import QuoteInvalid, TariffMissing
@@ -40,8 +41,8 @@ def quote(*, station, energy_wh: int, start_at_local: datetime, user_group: str 
     start_at = quote_start_utc(start_at_local=start_at_local, time_zone=station.site.time_zone)
     if start_at > datetime.now(ZoneInfo("UTC")) + timedelta(days=366):
         raise QuoteInvalid("Quotes are given for the coming year only.")
-    result = tariff_quote(station=station, energy_wh=energy_wh, start_at=start_at, power_w=power_w,
-                          user_group=user_group or "public")
-    if result is None:
-        raise TariffMissing(f"No tariff applies to station {station.ocpp_id} for price group “{user_group}”.")
-    return result
+    try:
+        return tariff_quote(station=station, energy_wh=energy_wh, start_at=start_at, power_w=power_w,
+                            user_group=user_group or "public")
+    except NoTariff as exc:
+        raise TariffMissing(exc.message) from None
