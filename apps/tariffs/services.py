@@ -6,7 +6,7 @@ publish a new version); a tariff's currency equals the currency of every site it
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import datetime, timezone as dt_timezone
 from decimal import Decimal
 
 from django.conf import settings
@@ -172,6 +172,6 @@ def tariff_export_ocpi(*, version: TariffVersion) -> dict:
     """The OCPI 2.2.1 Tariff of a version (calendar embedded, evnet_* extensions included, `last_updated`)."""
     data = dict(version.ocpi)
     data.setdefault("id", version.tariff.code)
-    data["last_updated"] = version.updated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data["last_updated"] = version.updated_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return data
 

@@ -195,6 +195,8 @@ class Command(BaseCommand):
         readings = session["readings"]
         if not options["accept_meter_reset"]:
             for before, after in zip(readings, readings[1:]):
+                if after.at < before.at:
+                    raise InvalidSession(f"Meter readings go back in time at {after.at.isoformat()}.")
                 if after.energy_wh < before.energy_wh:
                     raise InvalidSession(
                         f"The meter goes backwards at {after.at.isoformat()} ({before.energy_wh} → "
