@@ -39,6 +39,9 @@ def command_action(*, name: str, description: str, form_class, run):
 
     def action(modeladmin, request, queryset):
         stations = list(queryset.select_related("site")[:MAX_STATIONS_PER_ACTION + 1])
+        if not stations:
+            modeladmin.message_user(request, "None of the selected stations is one you serve.", level="error")
+            return None
         if len(stations) > MAX_STATIONS_PER_ACTION:
             modeladmin.message_user(request, f"Select at most {MAX_STATIONS_PER_ACTION} stations for a command "
                                              "sent from this page.", level="error")
