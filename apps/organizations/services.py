@@ -40,6 +40,12 @@ _CLERK_PERMISSIONS = {
     ("operations", "stationlocallist"): ("view",),
     ("operations", "stationconnectivityevent"): ("view",),
     ("rating", "sessionprice"): ("view",),
+    # Tariffs of the organizations they serve; retailer calendars are shared reference data (superusers edit).
+    ("tariffs", "tariff"): ("view", "add", "change"),
+    ("tariffs", "tariffversion"): ("view", "add", "change"),
+    ("tariffs", "tariffassignment"): ("view", "add", "change", "delete"),
+    ("tariffs", "toucalendar"): ("view",),
+    ("tariffs", "touwindow"): ("view",),
     ("rating", "costrecoveryreport"): ("view", "add", "change"),
 }
 
