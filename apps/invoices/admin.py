@@ -4,6 +4,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -15,6 +16,8 @@ from evnet.exceptions import DomainError
 from .models import BillingRun, BillingRunStep, Invoice, InvoiceLine
 from .services.closing import month_parse, previous_month
 from .services.documents import invoice_credit
+from .services.exports import erp_export, saft_pt_export
+from .services.reconciliation import reconciliation_report
 
 
 class ReadOnlyMixin:
@@ -100,7 +103,49 @@ class BillingRunAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
 
     def get_urls(self):
         return [path("close-month/", self.admin_site.admin_view(self.close_month_view),
-                     name="invoices_billingrun_close")] + super().get_urls()
+                     name="invoices_billingrun_close"),
+                path("reconciliation/", self.admin_site.admin_view(self.reconciliation_view),
+                     name="invoices_billingrun_reconciliation"),
+                path("export/<int:organization_id>/<str:month>/<str:name>/",
+                     self.admin_site.admin_view(self.export_view), name="invoices_billingrun_export"),
+                ] + super().get_urls()
+
+    def reconciliation_view(self, request):
+        form = CloseMonthForm(request.GET or None, user=request.user,
+                              initial={"month": f"{previous_month(date.today()):%Y-%m}"})
+        report = None
+        if request.GET and form.is_valid():
+            organization, period = form.cleaned_data["organization"], form.cleaned_data["month"]
+            report = reconciliation_report(organization=organization, period=period)
+            report["exports"] = [(name, reverse("admin:invoices_billingrun_export",
+                                                args=[organization.pk, f"{period:%Y-%m}", name]))
+                                 for name in ("json", "journal.csv", "invoices.csv", "invoice-lines.csv", "saft")]
+        return render(request, "invoices/reconciliation.html",
+                      {**self.admin_site.each_context(request), "form": form, "report": report,
+                       "title": "Reconciliation and ERP export"})
+
+    def export_view(self, request, organization_id: int, month: str, name: str):
+        organization = organization_list_served(user=request.user).filter(pk=organization_id).first()
+        if organization is None:
+            raise Http404("No such organization among those you serve.")
+        try:
+            period = month_parse(month)
+            if name == "saft":
+                filename = f"{organization.slug}-{period:%Y-%m}-saft-pt.xml"
+                content, content_type = saft_pt_export(organization=organization, period=period), "application/xml"
+            else:
+                files = erp_export(organization=organization, period=period, fmt="json" if name == "json" else "csv")
+                filename = next((f for f in files if f.endswith(name)), None)
+                if filename is None:
+                    raise Http404(f"No export named “{name}”.")
+                content = files[filename]
+                content_type = "application/json" if name == "json" else "text/csv"
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return redirect("admin:invoices_billingrun_reconciliation")
+        response = HttpResponse(content, content_type=f"{content_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
     def _enqueue(self, organization_id: int, period: date) -> None:
         from celery import current_app

@@ -27,3 +27,10 @@ class InvalidPayment(DomainError):
 
     code = "invalid_payment"
     http_status = 400
+
+
+class ExportError(DomainError):
+    """The export cannot be produced."""
+
+    code = "export_error"
+    http_status = 400
