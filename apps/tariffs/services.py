@@ -99,6 +99,7 @@ def tariff_version_create(*, tariff: Tariff, ocpi: dict, valid_from_at: datetime
     Tariff.objects.select_for_update().get(pk=tariff.pk)
     if vat_rate is None:
         vat_rate = vat_rate_for_country(country=tariff.organization.country)
+    vat_rate = Decimal(vat_rate).quantize(Decimal("0.01"))
     stored, spec, calendar_row = tariff_ocpi_validate(ocpi=ocpi, vat_rate=vat_rate)
     tariff_currency_check(tariff=tariff, currency=spec.currency)
     valid_from_at = valid_from_at or timezone.now()

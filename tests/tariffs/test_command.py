@@ -94,3 +94,38 @@ def test_meter_reset_is_priced_when_accepted(tmp_path):
                                        {"at": "2026-06-03T09:15:00Z", "energy_wh": 500}]}
     out = run(tmp_path, session=session, extra=("--accept-meter-reset",))
     assert out["total_energy"] == 1.5 and "meter_reset" in out["anomalies"]
+
+
+@pytest.mark.django_db
+def test_tariff_ocpi_import_then_export(tmp_path):
+    from tests.factories import OrganizationFactory
+
+    org = OrganizationFactory(slug="tejo")
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({**TARIFF, "evnet_tou_calendar": "erse-btn-weekly-tri"}))
+    out = StringIO()
+    call_command("tariff_ocpi", "import", str(path), "--organization", "tejo",
+                 "--valid-from", "2026-01-01T00:00:00Z", stdout=out)
+    assert out.getvalue().startswith("cli v1 (EUR, VAT 23.00 %)")
+    out = StringIO()
+    call_command("tariff_ocpi", "export", "--organization", "tejo", "--tariff", "cli", stdout=out)
+    exported = json.loads(out.getvalue())
+    assert exported["id"] == "cli" and exported["evnet_tou_calendar"]["code"] == "erse-btn-weekly-tri"
+    assert exported["elements"] == TARIFF["elements"]
+    with pytest.raises(CommandError, match="No tariff") as info:
+        call_command("tariff_ocpi", "export", "--organization", org.slug, "--tariff", "nope")
+    assert info.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_load_tou_calendars_refuses_a_calendar_with_an_overlap(tmp_path):
+    calendar = json.loads(json.dumps(CALENDARS["br-branca-enel-sp"]))
+    calendar["windows"][0]["end"] = "17:30"  # Fora de ponta now overlaps Intermediário 17:00–18:00
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"calendars": [calendar]}))
+    with pytest.raises(CommandError, match="overlap at 17:00") as info:
+        call_command("load_tou_calendars", str(path))
+    assert info.value.returncode == 2
+    out = StringIO()
+    call_command("load_tou_calendars", stdout=out)
+    assert "br-branca-enel-sp: 7 windows" in out.getvalue()
