@@ -122,7 +122,16 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 60},
+            # Two redis-py 8 defaults break channels_redis under OCPP load (found by bench/ocpp_load.py):
+            # - a pool holds at most 100 connections, then raises MaxConnectionsError; every socket opening or
+            #   closing takes one for group_send/group_add, so a reconnect storm of a few hundred chargers killed
+            #   consumers: size the pool for the herd;
+            # - socket_timeout is 5 s, exactly channels_redis's BZPOPMIN block (brpop_timeout = 5 s), so an idle
+            #   receive loop times out and takes the consumers waiting on it down: read timeout above the block.
+            "CONFIG": {"hosts": [{"address": REDIS_URL,
+                                  "max_connections": env.int("EVNET_REDIS_MAX_CONNECTIONS", default=2000),
+                                  "socket_timeout": 30}],
+                       "capacity": 5000, "expiry": 60},
         }
     }
 else:
