@@ -22,15 +22,16 @@ from .engine.types import TariffSpec
 from .exceptions import CurrencyMismatch, InvalidTariff, TariffVersionLocked
 from .models import Tariff, TariffAssignment, TariffVersion, TouCalendar, TouWindow
 
-# VAT on EV charging per site country, percent. PT: IVA 23 % (mainland). BR: depends on the operator's regime
-# (ICMS/ISS are not a VAT), so it defaults to 0 and is configurable with EVNET_TARIFF_VAT_RATES.
-DEFAULT_VAT_RATES = {"PT": Decimal("23"), "BR": Decimal("0")}
+# VAT on EV charging per site country: the project-wide EVNET_VAT_RATES (fractions, shared with billing), stored
+# on each version as a percent. PT: IVA 23 % (mainland). BR: depends on the operator's tax regime (ICMS/ISS are
+# not a VAT), 0 unless configured.
+DEFAULT_VAT_RATES = {"PT": "0.23", "BR": "0.00"}
 
 
 def vat_rate_for_country(*, country: str) -> Decimal:
-    rates = {**DEFAULT_VAT_RATES, **{k: Decimal(str(v)) for k, v in
-                                     getattr(settings, "EVNET_TARIFF_VAT_RATES", {}).items()}}
-    return rates.get(country, Decimal("0"))
+    """The VAT percent for a site country (PT → 23.00)."""
+    rates = getattr(settings, "EVNET_VAT_RATES", DEFAULT_VAT_RATES)
+    return (Decimal(str(rates.get(country, "0"))) * 100).quantize(Decimal("0.01"))
 
 
 @transaction.atomic
