@@ -153,6 +153,7 @@ class GroupCommitWriter:
         self.stats = WriterStats()
         self._queue: list[Op] = []
         self._wakeup = asyncio.Event()
+        self._full = asyncio.Event()  # cuts the gathering window short: a full batch, or a stop
         self._stopping = False
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evnet-ocpp-writer")
@@ -169,6 +170,8 @@ class GroupCommitWriter:
         if self._task is None:
             self._task = self._loop.create_task(self._drain(), name="evnet-ocpp-writer")
         self._wakeup.set()
+        if len(self._queue) >= self.max_batch:
+            self._full.set()
         return future
 
     async def run(self, kind: str, payload: Any = None, **kwargs) -> Any:
@@ -185,7 +188,11 @@ class GroupCommitWriter:
                 await self._wakeup.wait()
                 continue
             if len(self._queue) < self.max_batch and self.max_delay_s and not self._stopping:
-                await asyncio.sleep(self.max_delay_s)
+                self._full.clear()
+                try:
+                    await asyncio.wait_for(self._full.wait(), self.max_delay_s)
+                except asyncio.TimeoutError:
+                    pass
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
             started = time.perf_counter()
             try:
@@ -217,6 +224,7 @@ class GroupCommitWriter:
         """Flush everything queued, then release the writer thread and its database connection."""
         self._stopping = True
         self._wakeup.set()
+        self._full.set()
         if self._task is not None:
             await asyncio.shield(self._task)
             self._task = None
