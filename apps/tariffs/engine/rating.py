@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from bisect import bisect_right
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,6 +40,10 @@ _ZERO = Decimal("0")
 _HUNDRED = Decimal("100")
 _HOURS_Q = Decimal("0.000001")
 _DAY_S = 86400
+_AT = attrgetter("at")
+_ENERGY_WH = attrgetter("energy_wh")
+_TZINFO = attrgetter("tzinfo")
+_INT_ONLY = {int}
 _NOMINAL_VOLTAGE = 230  # V: current restrictions are evaluated as I = P / 230 V (README)
 
 
@@ -225,27 +230,9 @@ def _hour_price(schedule: PriceSchedule, at: float) -> HourPrice | None:
     return schedule.hours[i]
 
 
-def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, stopped_at: datetime,
-         charging_ended_at: datetime | None = None, time_zone: str, user_group: str = "public",
-         price_schedule: PriceSchedule | None = None) -> RatingResult:
-    """Price one session. `readings`: cumulative Wh, in time order, UTC (usually meter start, the MeterValues and
-    meter stop). Raises InvalidSession for unusable input; never returns negative energy or amounts below the
-    tariff's own (non-negative) prices."""
-    compiled = _compile(tariff)
-    t0 = _aware_epoch(started_at, "started_at")
-    t1 = _aware_epoch(stopped_at, "stopped_at")
-    if t1 < t0:
-        raise InvalidSession(f"The session stops ({stopped_at.isoformat()}) before it starts "
-                             f"({started_at.isoformat()}).")
-    try:
-        tz = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise InvalidSession(f"“{time_zone}” is not an IANA time zone.") from exc
-    if price_schedule is not None and price_schedule.mode not in ("at_start", "hourly"):
-        raise InvalidSession(f"Price schedule mode “{price_schedule.mode}” is not at_start or hourly.")
-    anomalies: list[str] = []
-
-    # -- cumulative session energy S(t) at the readings, resets skipped --------------------------------------
+def _session_energy(readings, t0: float, t1: float, anomalies: list[str]) -> tuple[list, list, bool]:
+    """Times and cumulative session energy of unusual readings: validates each one, skips meter resets (flagged),
+    clamps readings outside [t0, t1] and merges equal timestamps (the later value wins)."""
     times: list[float] = []
     cum: list[int] = []
     prev_t = prev_e = None
@@ -277,6 +264,43 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
         else:
             times.append(t)
             cum.append(total)
+    return times, cum, outside
+
+
+def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, stopped_at: datetime,
+         charging_ended_at: datetime | None = None, time_zone: str, user_group: str = "public",
+         price_schedule: PriceSchedule | None = None) -> RatingResult:
+    """Price one session. `readings`: cumulative Wh, in time order, UTC (usually meter start, the MeterValues and
+    meter stop). Raises InvalidSession for unusable input; never returns negative energy or amounts below the
+    tariff's own (non-negative) prices."""
+    compiled = _compile(tariff)
+    t0 = _aware_epoch(started_at, "started_at")
+    t1 = _aware_epoch(stopped_at, "stopped_at")
+    if t1 < t0:
+        raise InvalidSession(f"The session stops ({stopped_at.isoformat()}) before it starts "
+                             f"({started_at.isoformat()}).")
+    try:
+        tz = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise InvalidSession(f"“{time_zone}” is not an IANA time zone.") from exc
+    if price_schedule is not None and price_schedule.mode not in ("at_start", "hourly"):
+        raise InvalidSession(f"Price schedule mode “{price_schedule.mode}” is not at_start or hourly.")
+    anomalies: list[str] = []
+
+    # -- cumulative session energy S(t) at the readings, resets skipped --------------------------------------
+    outside = False
+    ats = list(map(_AT, readings))
+    energies = list(map(_ENERGY_WH, readings))
+    if ({*map(type, energies)} <= _INT_ONLY and None not in map(_TZINFO, ats)
+            and (stamps := list(map(datetime.timestamp, ats))) == sorted(stamps) and energies == sorted(energies) and len(set(stamps)) == len(stamps)
+            and (not stamps or (stamps[0] >= t0 and stamps[-1] <= t1))):
+        # Common case, checked at C speed: aware, strictly increasing times inside the session, meter never
+        # going back. S(t) is the register minus its first value.
+        times = stamps
+        first = energies[0] if energies else 0
+        cum = [e - first for e in energies]
+    else:
+        times, cum, outside = _session_energy(readings, t0, t1, anomalies)
     if outside:
         anomalies.append("reading_outside_session")
     n = len(times)
@@ -391,6 +415,8 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
         c.evnet_dynamic for e in elements for _k, c in e.components.values()))
     ctx = contexts[0]
     keys = None
+    e_key = t_key = p_key = e_b = t_b = p_b = None
+    last_e = last_t = last_p = None
     grace_at = grace_end if grace_end is not None else float("inf")
     charge_until = tce if tce is not None else float("inf")
     for a, b in zip(cuts, cuts[1:]):
@@ -417,23 +443,20 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
         charging = a < charge_until
         if fast:
             if keys is None:
-                keys = _static_keys(select(ctx, 0.0, 0.0, 0.0), ctx, use_calendar, buckets, last_key, last_step)
-            e_key, t_key, p_key = keys
-            if slice_energy > 0 and e_key is not None:
-                buckets[e_key][0] += slice_energy
-                last_key[ENERGY] = e_key
-                last_step[ENERGY] = buckets[e_key][1].step_size
+                keys = _static_keys(select(ctx, 0.0, 0.0, 0.0), ctx, use_calendar, buckets)
+                e_key, e_b, t_key, t_b, p_key, p_b = keys
+            if slice_energy > 0 and e_b is not None:
+                e_b[0] += slice_energy
+                last_e = e_key
             if charging:
-                if t_key is not None:
-                    buckets[t_key][0] += b - a
-                    last_key[TIME] = t_key
-                    last_step[TIME] = buckets[t_key][1].step_size
+                if t_b is not None:
+                    t_b[0] += b - a
+                    last_t = t_key
             else:
                 total_parking += b - a
-                if a >= grace_at and p_key is not None:
-                    buckets[p_key][0] += b - a
-                    last_key[PARKING_TIME] = p_key
-                    last_step[PARKING_TIME] = buckets[p_key][1].step_size
+                if a >= grace_at and p_b is not None:
+                    p_b[0] += b - a
+                    last_p = p_key
             continue
         if tb > ta:
             power = (eb - ea) * 3600.0 / (tb - ta)
@@ -451,6 +474,10 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
             total_parking += b - a
             if a >= grace_at and PARKING_TIME in chosen:
                 add(PARKING_TIME, chosen[PARKING_TIME], ctx, b - a, a)
+    if fast:
+        for dim, key in ((ENERGY, last_e), (TIME, last_t), (PARKING_TIME, last_p)):
+            if key is not None:
+                last_key[dim], last_step[dim] = key, buckets[key][1].step_size
     # drop buckets the fast path opened but never filled
     for key in [k for k, v in buckets.items() if v[0] == 0 and k[0] != FLAT]:
         del buckets[key]
@@ -522,24 +549,24 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
         version_id=tariff.version_id)
 
 
-def _static_keys(chosen: dict, ctx: _Context, use_calendar: bool, buckets: dict, last_key: dict,
-                 last_step: dict) -> tuple:
-    """Bucket keys (ENERGY, TIME, PARKING_TIME) for a context whose selection is static; opens empty buckets in
-    chronological order so lines keep the order in which their period was first reached."""
-    out = []
+def _static_keys(chosen: dict, ctx: _Context, use_calendar: bool, buckets: dict) -> tuple:
+    """(key, bucket) pairs for ENERGY, TIME, PARKING_TIME of a context whose selection is static; opens empty
+    buckets in chronological order so lines keep the order in which their period was first reached."""
+    out: list = []
     for dim in (ENERGY, TIME, PARKING_TIME):
         pick = chosen.get(dim)
         if pick is None:
-            out.append(None)
+            out += (None, None)
             continue
         e, (k, comp) = pick
         if use_calendar:
             key = (dim, e.index, k, ctx.period, ctx.season, ctx.day_type, comp.price)
         else:
             key = (dim, e.index, k, e.label, "", "", comp.price)
-        if key not in buckets:
-            buckets[key] = [0, comp]
-        out.append(key)
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = [0, comp]
+        out += (key, bucket)
     return tuple(out)
 
 
