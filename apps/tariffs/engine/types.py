@@ -137,7 +137,7 @@ class RatedLine:
         return {
             "dimension": self.dimension, "period": self.period, "season": self.season, "day_type": self.day_type,
             "quantity": str(self.quantity), "unit_price": str(self.unit_price), "amount": str(self.amount),
-            "amount_rounded": str(self.amount_rounded),
+            "quantity_raw": self.quantity_raw, "amount_rounded": str(self.amount_rounded),
             "vat_rate": None if self.vat_rate is None else str(self.vat_rate),
             "vat_amount": str(self.vat_amount), "element_index": self.element_index, "flags": list(self.flags),
         }
