@@ -22,10 +22,10 @@
 from __future__ import annotations
 
 import math
-from operator import attrgetter
 from bisect import bisect_right
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..exceptions import InvalidSession
@@ -292,7 +292,8 @@ def rate(*, tariff: TariffSpec, readings: list[Reading], started_at: datetime, s
     ats = list(map(_AT, readings))
     energies = list(map(_ENERGY_WH, readings))
     if ({*map(type, energies)} <= _INT_ONLY and None not in map(_TZINFO, ats)
-            and (stamps := list(map(datetime.timestamp, ats))) == sorted(stamps) and energies == sorted(energies) and len(set(stamps)) == len(stamps)
+            and (stamps := list(map(datetime.timestamp, ats))) == sorted(stamps)
+            and energies == sorted(energies) and len(set(stamps)) == len(stamps)
             and (not stamps or (stamps[0] >= t0 and stamps[-1] <= t1))):
         # Common case, checked at C speed: aware, strictly increasing times inside the session, meter never
         # going back. S(t) is the register minus its first value.
