@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from apps.charging.models import ChargingSession
@@ -13,6 +13,7 @@ from apps.organizations.models import Organization
 
 from .models import Account, BillingSettings, Customer, CustomerCard, JournalLine
 
+FOUR_PLACES = Decimal("0.0001")
 DEFAULT_MIN_BALANCE = BillingSettings._meta.get_field("min_balance_to_start").default
 
 
@@ -32,7 +33,9 @@ def customer_for(*, organization: Organization, id_tag=None, user=None) -> Custo
 
 def account_balance(*, account: Account) -> Decimal:
     """The balance recomputed from the journal lines (debit positive); equals `account.balance`."""
-    return account.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    total = account.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    # SQLite sums decimals as floats; the lines have 4 places, so the exact sum does too.
+    return Decimal(total).quantize(FOUR_PLACES)
 
 
 def _customer_account_balance(*, customer: Customer, kind: str, currency: str | None) -> Decimal:
@@ -53,8 +56,10 @@ def receivable_balance(*, customer: Customer, currency: str | None = None) -> De
 
 def journal_unbalanced_entries() -> list[tuple[int, Decimal]]:
     """Entries whose lines do not sum to zero (should always be empty)."""
-    rows = JournalLine.objects.values("entry_id").annotate(total=Sum("amount")).exclude(total=0)
-    return [(row["entry_id"], row["total"]) for row in rows]
+    half = Decimal("0.00005")  # below the 4th decimal: float noise of SQLite's SUM, never a real difference
+    rows = JournalLine.objects.values("entry_id").annotate(total=Sum("amount")).filter(
+        Q(total__gt=half) | Q(total__lt=-half))
+    return [(row["entry_id"], Decimal(row["total"]).quantize(FOUR_PLACES)) for row in rows]
 
 
 def card_energy_this_month_wh(*, id_tag, time_zone: str, at: datetime | None = None) -> int:

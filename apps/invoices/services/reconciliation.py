@@ -94,10 +94,11 @@ def reconciliation_report(*, organization: Organization, period: date, now: date
 
     month_invoices = Invoice.objects.filter(organization=organization, period=period)
     for invoice in month_invoices.annotate(line_net=Sum("lines__net"), line_total=Sum("lines__total")):
-        if (invoice.line_net or Decimal("0")) != invoice.net.amount or (
-                invoice.line_total or Decimal("0")) != invoice.total.amount:
+        line_net, line_total = (Decimal(value or 0).quantize(Decimal("0.0001"))  # SQLite sums as floats
+                                for value in (invoice.line_net, invoice.line_total))
+        if line_net != invoice.net.amount or line_total != invoice.total.amount:
             mismatches.append(Mismatch("invoice_total_differs", invoice.document_number,
-                                       f"lines sum to {invoice.line_total}, document says {invoice.total.amount}"))
+                                       f"lines sum to {line_total}, document says {invoice.total.amount}"))
         if invoice.journal_entry_id is None and invoice.total.amount:
             mismatches.append(Mismatch("invoice_not_posted", invoice.document_number, "no journal entry"))
         if invoice.kind == Invoice.Kind.INVOICE and invoice.status in (Invoice.Status.ISSUED, Invoice.Status.OVERDUE):
