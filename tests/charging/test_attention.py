@@ -18,7 +18,8 @@ URL = reverse("admin:charging_sessionneedingattention_changelist")
 
 def _flagged(station, code="meter_backwards", **fields) -> ChargingSession:
     return ChargingSession.objects.create(
-        station=station, connector_number=1, id_tag_uid="CARD-1", started_at=datetime(2026, 11, 2, 8, tzinfo=timezone.utc),
+        station=station, connector_number=1, id_tag_uid="CARD-1",
+        started_at=datetime(2026, 11, 2, 8, tzinfo=timezone.utc),
         meter_start_wh=0, meter_stop_wh=100, energy_wh=100, state="completed", needs_attention=True,
         anomalies=[{"code": code, "detail": "register went from 9000 Wh to 100 Wh", "at": "2026-11-02T09:00:00Z"}],
         **fields)

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
@@ -57,7 +57,7 @@ async def test_bad_frames_get_the_spec_errors_and_the_socket_stays_up(station, o
         heartbeat = await cp.call("Heartbeat", {})
         assert heartbeat[0] == 3 and heartbeat[2]["currentTime"].endswith("Z")
         assert await cp.ws.receive_nothing(timeout=0.2)
-    logged = await sync_to_async(set)(OcppMessage.objects.filter(
+    logged = await database_sync_to_async(set)(OcppMessage.objects.filter(
         station=station, direction="in").exclude(error_code="").values_list("error_code", flat=True))
     assert {"FormatViolation", "ProtocolError", "NotImplemented", "NotSupported", "TypeConstraintViolation",
             "OccurenceConstraintViolation", "PropertyConstraintViolation"} <= logged
@@ -82,7 +82,7 @@ async def test_wrong_password_is_answered_http_401_without_websocket(station, oc
     assert start["type"] == "websocket.http.response.start" and start["status"] == 401
     assert (b"www-authenticate", b'Basic realm="evnet OCPP", charset="UTF-8"') in start["headers"]
     assert body["body"] == b"Unknown station or wrong credentials.\n"
-    refreshed = await sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
     assert not refreshed.is_connected
 
 
@@ -101,29 +101,31 @@ async def test_unknown_station_and_missing_subprotocol_are_refused(station, ocpp
 
 
 async def test_right_password_on_the_wrong_organization_path_is_refused(station, ocpp_writer):
-    await sync_to_async(OrganizationFactory)(slug="someone-else", accept_unknown_stations=True)
+    await database_sync_to_async(OrganizationFactory)(slug="someone-else", accept_unknown_stations=True)
     start, _ = await _deny_answer(f"/ocpp/someone-else/{station.ocpp_id}", [basic(station.ocpp_id)])
     assert start["status"] == 401
 
 
 async def test_unknown_station_joins_an_accepting_organization_as_pending(ocpp_writer, db):
-    site = await sync_to_async(SiteFactory)(organization__slug="tejo", organization__accept_unknown_stations=True)
+    site = await database_sync_to_async(SiteFactory)(organization__slug="tejo",
+                                                     organization__accept_unknown_stations=True)
     async with connected("NEWCP-7", path="/ocpp/tejo/NEWCP-7", password="first-password") as cp:
         boot = await cp.result("BootNotification", {"chargePointVendor": "Wallbox", "chargePointModel": "Pulsar"})
         assert boot["status"] == "Pending"
-    created = await sync_to_async(ChargingStation.objects.get)(ocpp_id="NEWCP-7")
+    created = await database_sync_to_async(ChargingStation.objects.get)(ocpp_id="NEWCP-7")
     assert created.site_id == site.pk and created.registration_status == "Pending"
-    assert created.vendor == "Wallbox" and await sync_to_async(created.check_password)("first-password")
+    assert created.vendor == "Wallbox" and await database_sync_to_async(created.check_password)("first-password")
     # Trust on first use: the next connection must present the same password.
     start, _ = await _deny_answer("/ocpp/tejo/NEWCP-7", [basic("NEWCP-7", "another")])
     assert start["status"] == 401
 
 
 async def test_unknown_station_is_refused_when_the_organization_does_not_accept_them(ocpp_writer, db):
-    await sync_to_async(SiteFactory)(organization__slug="closed-org", organization__accept_unknown_stations=False)
+    await database_sync_to_async(SiteFactory)(organization__slug="closed-org",
+                                              organization__accept_unknown_stations=False)
     start, _ = await _deny_answer("/ocpp/closed-org/NEWCP-8", [basic("NEWCP-8")])
     assert start["status"] == 401
-    assert not await sync_to_async(ChargingStation.objects.filter(ocpp_id="NEWCP-8").exists)()
+    assert not await database_sync_to_async(ChargingStation.objects.filter(ocpp_id="NEWCP-8").exists)()
 
 
 async def test_second_connection_replaces_the_first_without_a_ghost(station, ocpp_writer):
@@ -134,10 +136,10 @@ async def test_second_connection_replaces_the_first_without_a_ghost(station, ocp
         closed = await first.receive_output(timeout=5)
         assert closed == {"type": "websocket.close", "code": 4000}
         await first.disconnect()
-        refreshed = await sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+        refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
         assert refreshed.is_connected
         assert (await second.call("Heartbeat", {}))[0] == 3
-    refreshed = await sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
     assert not refreshed.is_connected and refreshed.ocpp_channel == ""
 
 
@@ -167,7 +169,7 @@ async def test_command_reaches_the_charger_and_its_answer_comes_back(station, oc
         reply = await asyncio.wait_for(layer.receive(reply_channel), 5)
         assert reply["ok"] is False and reply["error"] == {"code": "NotSupported", "description": "no soft reset",
                                                            "details": {}}
-    log = await sync_to_async(list)(OcppMessage.objects.filter(station=station, action="ChangeAvailability")
+    log = await database_sync_to_async(list)(OcppMessage.objects.filter(station=station, action="ChangeAvailability")
                                     .order_by("id").values_list("direction", "message_type"))
     assert log == [("out", 2), ("in", 3)]
 
@@ -213,10 +215,10 @@ async def test_status_notifications_update_connector_and_history(station, ocpp_w
         # A late notification from before does not overwrite the live status; it goes to the history.
         await cp.result("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging",
                                                "timestamp": iso(at - timedelta(minutes=5))})
-    connector = await sync_to_async(Connector.objects.get)(station=station, connector_id=1)
+    connector = await database_sync_to_async(Connector.objects.get)(station=station, connector_id=1)
     assert (connector.status, connector.error_code, connector.status_info, connector.power_w) == \
         ("Faulted", "GroundFailure", "RCD tripped", 0)
-    history = await sync_to_async(list)(StationStatusEvent.objects.filter(station=station).order_by("id")
+    history = await database_sync_to_async(list)(StationStatusEvent.objects.filter(station=station).order_by("id")
                                         .values_list("connector_number", "status", "error_code"))
     assert history == [(0, "Available", ""), (1, "Faulted", "GroundFailure"), (1, "Charging", "")]
 
@@ -240,7 +242,7 @@ async def test_firmware_diagnostics_and_security_notifications_are_answered_and_
         assert broken["status"] == "Rejected"
         assert await cp.result("DataTransfer", {"vendorId": "com.acme", "messageId": "x"}) == \
             {"status": "UnknownVendorId"}
-    refreshed = await sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
     assert refreshed.firmware_status == "SignatureVerified" and refreshed.firmware_status_at is not None
     assert refreshed.diagnostics_status == "Uploading" and refreshed.diagnostics_status_at is not None
 
@@ -249,7 +251,7 @@ async def test_every_message_in_and_out_is_logged_for_the_station(station, ocpp_
     async with connected(station.ocpp_id) as cp:
         await cp.result("Heartbeat", {})
         await cp.result("Authorize", {"idTag": "NOBODY"})
-    rows = await sync_to_async(list)(OcppMessage.objects.filter(station=station).order_by("id").values_list(
+    rows = await database_sync_to_async(list)(OcppMessage.objects.filter(station=station).order_by("id").values_list(
         "direction", "message_type", "action", "message_id", "payload"))
     assert rows[0] == ("in", 2, "Heartbeat", "m1", {})
     assert rows[1][:4] == ("out", 3, "Heartbeat", "m1") and "currentTime" in rows[1][4]

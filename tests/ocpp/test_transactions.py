@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from apps.charging.models import ChargingSession, MeterValue
 from apps.stations.models import ChargingStation, Connector, StationPermission
@@ -25,12 +25,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-@sync_to_async
+@database_sync_to_async
 def _session(pk: int) -> ChargingSession:
     return ChargingSession.objects.get(pk=pk)
 
 
-@sync_to_async
+@database_sync_to_async
 def _card(station, uid="CARD-1", **fields) -> IdTag:
     return IdTagFactory(uid=uid, organization=station.site.organization, **fields)
 
@@ -58,26 +58,26 @@ async def test_authorize_answers_each_card_status(station, ocpp_writer):
 
 
 async def test_restricted_station_accepts_only_cards_with_a_permission(station, ocpp_writer):
-    await sync_to_async(ChargingStation.objects.filter(pk=station.pk).update)(
+    await database_sync_to_async(ChargingStation.objects.filter(pk=station.pk).update)(
         access_mode=ChargingStation.AccessMode.RESTRICTED)
     allowed = await _card(station, "ALLOWED")
     await _card(station, "NEIGHBOUR")
-    await sync_to_async(StationPermission.objects.create)(station=station, id_tag=allowed)
+    await database_sync_to_async(StationPermission.objects.create)(station=station, id_tag=allowed)
     async with connected(station.ocpp_id) as cp:
         assert (await cp.result("Authorize", {"idTag": "ALLOWED"}))["idTagInfo"]["status"] == "Accepted"
         assert (await cp.result("Authorize", {"idTag": "NEIGHBOUR"}))["idTagInfo"]["status"] == "Invalid"
 
 
 async def test_card_of_another_organization_is_invalid_at_an_organization_station(station, ocpp_writer):
-    await sync_to_async(IdTagFactory)(uid="STRANGER")
+    await database_sync_to_async(IdTagFactory)(uid="STRANGER")
     async with connected(station.ocpp_id) as cp:
         assert (await cp.result("Authorize", {"idTag": "STRANGER"}))["idTagInfo"]["status"] == "Invalid"
 
 
 async def test_card_charging_elsewhere_is_concurrent_tx(station, ocpp_writer):
     card = await _card(station, "BUSY")
-    other = await sync_to_async(StationFactory)(site=station.site, ocpp_id="OTHER-1")
-    await sync_to_async(ChargingSession.objects.create)(station=other, connector_number=1, id_tag=card,
+    other = await database_sync_to_async(StationFactory)(site=station.site, ocpp_id="OTHER-1")
+    await database_sync_to_async(ChargingSession.objects.create)(station=other, connector_number=1, id_tag=card,
                                                         id_tag_uid="BUSY", started_at=_now(), meter_start_wh=0)
     async with connected(station.ocpp_id) as cp:
         answer = await cp.result("StartTransaction", {"connectorId": 1, "idTag": "BUSY", "meterStart": 0,
@@ -95,7 +95,7 @@ async def test_charge_start_meter_stop_bills_the_register_increase(station, ocpp
         assert start["idTagInfo"]["status"] == "Accepted"
         tx = start["transactionId"]
         assert await cp.result("MeterValues", _meter(t0 + timedelta(minutes=5), 1_000_600, 7200, tx)) == {}
-        connector = await sync_to_async(Connector.objects.get)(station=station, connector_id=1)
+        connector = await database_sync_to_async(Connector.objects.get)(station=station, connector_id=1)
         assert connector.power_w == 7200
         running = await _session(tx)
         assert running.energy_wh == 600 and running.state == "active"
@@ -110,7 +110,7 @@ async def test_charge_start_meter_stop_bills_the_register_increase(station, ocpp
     # Power fell to 0 at minute 8: idle time counts from there.
     assert session.charging_ended_at == t0 + timedelta(minutes=8)
     assert not session.needs_attention and session.anomalies == []
-    connector = await sync_to_async(Connector.objects.get)(station=station, connector_id=1)
+    connector = await database_sync_to_async(Connector.objects.get)(station=station, connector_id=1)
     assert connector.power_w == 0
 
 
@@ -123,7 +123,8 @@ async def test_retransmitted_start_returns_the_same_transaction_id(station, ocpp
         other = await cp.result("StartTransaction", {**payload, "meterStart": 5001})
     assert again["transactionId"] == first["transactionId"]
     assert other["transactionId"] != first["transactionId"]
-    assert await sync_to_async(ChargingSession.objects.filter(station=station, meter_start_wh=5000).count)() == 1
+    same = ChargingSession.objects.filter(station=station, meter_start_wh=5000)
+    assert await database_sync_to_async(same.count)() == 1
 
 
 async def test_second_stop_is_answered_and_flagged_without_changing_totals(station, ocpp_writer):
@@ -151,7 +152,7 @@ async def test_stop_for_unknown_transaction_is_answered_and_queued_for_a_clerk(s
         assert await cp.result("StopTransaction", payload) == {"idTagInfo": {"status": "Accepted"}}
         unknown_card = await cp.result("StopTransaction", {**payload, "idTag": "NOBODY"})
         assert unknown_card == {"idTagInfo": {"status": "Invalid"}}
-    rows = await sync_to_async(list)(ChargingSession.objects.filter(station=station, needs_attention=True,
+    rows = await database_sync_to_async(list)(ChargingSession.objects.filter(station=station, needs_attention=True,
                                                                     id_tag_uid="CARD-1"))
     assert len(rows) == 1
     assert rows[0].anomalies[0]["code"] == "unknown_transaction_stop" and rows[0].energy_wh == 0
@@ -215,7 +216,7 @@ async def test_boot_closes_the_session_a_power_cut_left_open(station, ocpp_write
     session = await _session(tx)
     assert session.state == "completed" and session.energy_wh == 1800
     assert _codes(session) == ["closed_by_boot", "late_stop_after_boot"]
-    refreshed = await sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
     assert (refreshed.vendor, refreshed.model, refreshed.firmware_version, refreshed.iccid) == \
         ("Zaptec", "Pro", "2.1.0", "8935101")
 
@@ -250,7 +251,7 @@ async def test_clock_aligned_values_without_transaction_are_kept_for_the_station
     ]}]}
     async with connected(station.ocpp_id) as cp:
         assert await cp.result("MeterValues", payload) == {}
-    rows = await sync_to_async(list)(MeterValue.objects.filter(station=station).order_by("id").values_list(
+    rows = await database_sync_to_async(list)(MeterValue.objects.filter(station=station).order_by("id").values_list(
         "session_id", "connector_number", "measurand", "value", "unit", "context"))
     assert rows == [
         (None, 0, "Energy.Active.Import.Register", 123456, "Wh", "Sample.Clock"),
@@ -265,18 +266,18 @@ async def test_clock_aligned_values_without_transaction_are_kept_for_the_station
 
 
 async def test_meter_values_for_a_foreign_transaction_are_kept_without_session(station, ocpp_writer):
-    other = await sync_to_async(StationFactory)(site=station.site, ocpp_id="OTHER-2")
-    foreign = await sync_to_async(ChargingSession.objects.create)(station=other, connector_number=1,
+    other = await database_sync_to_async(StationFactory)(site=station.site, ocpp_id="OTHER-2")
+    foreign = await database_sync_to_async(ChargingSession.objects.create)(station=other, connector_number=1,
                                                                   started_at=_now(), meter_start_wh=0)
     async with connected(station.ocpp_id) as cp:
         assert await cp.result("MeterValues", _meter(_now(), 10, tx=foreign.pk)) == {}
-    row = await sync_to_async(MeterValue.objects.get)(station=station)
+    row = await database_sync_to_async(MeterValue.objects.get)(station=station)
     assert row.session_id is None
     assert (await _session(foreign.pk)).energy_wh == 0
 
 
 async def test_pending_station_boots_pending_and_accepts_no_card(ocpp_writer, db):
-    station = await sync_to_async(StationFactory)(ocpp_id="NEW-1",
+    station = await database_sync_to_async(StationFactory)(ocpp_id="NEW-1",
                                                   registration_status=ChargingStation.RegistrationStatus.PENDING)
     await _card(station, "CARD-1")
     async with connected("NEW-1") as cp:

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timezone
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.db import IntegrityError
 
 from apps.charging.models import ChargingSession, MeterValue
@@ -30,7 +30,7 @@ def _stations(n: int) -> list:
 
 
 async def test_meter_values_of_many_chargers_are_committed_in_shared_batches(ocpp_writer, db):
-    stations = await sync_to_async(_stations)(12)
+    stations = await database_sync_to_async(_stations)(12)
     writer = writer_get()
     writer.max_delay_s = 0.02  # a wide window makes batching certain on a loaded test machine
 
@@ -42,7 +42,7 @@ async def test_meter_values_of_many_chargers_are_committed_in_shared_batches(ocp
                 assert await cp.result("MeterValues", payload) == {}
 
     await asyncio.gather(*(charger(s.ocpp_id) for s in stations))
-    assert await sync_to_async(MeterValue.objects.count)() == 48
+    assert await database_sync_to_async(MeterValue.objects.count)() == 48
     # 48 MeterValues plus connects and disconnects, in far fewer transactions than messages.
     assert writer.stats.ops >= 48 + 24
     assert writer.stats.batches < writer.stats.ops / 2
@@ -72,11 +72,11 @@ async def test_a_failing_operation_fails_alone_and_the_batch_commits(station, oc
     with pytest.raises(IntegrityError):
         await bad
     assert writer.stats.retried_batches == 1 and writer.stats.failed_ops == 1
-    connector = await sync_to_async(Connector.objects.get)(station=station, connector_id=1)
+    connector = await database_sync_to_async(Connector.objects.get)(station=station, connector_id=1)
     assert connector.status == "Preparing"
     # The failed operation's message is still in the log (evidence), its data is not in the database.
-    assert await sync_to_async(set)(OcppMessage.objects.values_list("message_id", flat=True)) == {"x1", "x2"}
-    assert not await sync_to_async(ChargingSession.objects.exists)()
+    assert await database_sync_to_async(set)(OcppMessage.objects.values_list("message_id", flat=True)) == {"x1", "x2"}
+    assert not await database_sync_to_async(ChargingSession.objects.exists)()
 
 
 async def test_stop_flushes_everything_queued(station, ocpp_writer):
@@ -89,4 +89,4 @@ async def test_stop_flushes_everything_queued(station, ocpp_writer):
     started = asyncio.get_running_loop().time()
     await writers_stop()
     assert asyncio.get_running_loop().time() - started < 10
-    assert await sync_to_async(OcppMessage.objects.count)() == 5
+    assert await database_sync_to_async(OcppMessage.objects.count)() == 5
