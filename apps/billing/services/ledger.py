@@ -4,11 +4,13 @@ idempotent on (organization, reference). Entries are never edited: `journal_reve
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, DecimalField, F, Value, When
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -31,14 +33,35 @@ ACCOUNT_NUMBERS = {
 }
 
 
+# Within a batch job (the monthly close) the same few accounts are looked up thousands of times; `account_cache()`
+# remembers them for the duration of the job. The cached rows are used for their id, code and currency only
+# (balances are always read under a row lock), and the cache ends with the job.
+_account_cache: ContextVar[dict | None] = ContextVar("evnet_account_cache", default=None)
+
+
+@contextmanager
+def account_cache():
+    token = _account_cache.set({})
+    try:
+        yield
+    finally:
+        _account_cache.reset(token)
+
+
 def account_get(*, organization: Organization, kind: str, currency: str, customer: Customer | None = None) -> Account:
     """The account of this kind (per customer for wallet and receivable), created on first use."""
     if (kind in Account.CUSTOMER_KINDS) != (customer is not None):
         raise ValueError(f"account kind {kind} {'needs' if customer is None else 'takes no'} customer")
+    cache = _account_cache.get()
+    key = (organization.pk, kind, customer.pk if customer else None, currency)
+    if cache is not None and key in cache:
+        return cache[key]
     code = ACCOUNT_NUMBERS[kind] + (f"-C{customer.pk}" if customer else "") + f"-{currency}"
     account, _ = Account.objects.get_or_create(
         organization=organization, kind=kind, customer=customer, currency=currency, defaults={"code": code},
     )
+    if cache is not None:
+        cache[key] = account
     return account
 
 
@@ -49,7 +72,6 @@ def _amount(value) -> Decimal:
     return amount.quantize(FOUR_PLACES)
 
 
-@transaction.atomic
 def journal_post(*, organization: Organization, kind: str, currency: str, reference: str,
                  lines: list[tuple[Account, Decimal]], memo: str = "", posted_at: datetime | None = None,
                  reverses: JournalEntry | None = None) -> JournalEntry:
@@ -77,16 +99,22 @@ def journal_post(*, organization: Organization, kind: str, currency: str, refere
                               extra={"difference": str(total)})
     if len(merged) < 2:
         raise UnbalancedEntry(f"“{reference}” moves no money: an entry needs a debit and a credit.")
-    entry = JournalEntry.objects.create(organization=organization, kind=kind, currency=currency,
-                                        reference=reference, memo=memo[:255], reverses=reverses,
-                                        posted_at=posted_at or timezone.now())
-    JournalLine.objects.bulk_create([
-        JournalLine(entry=entry, account=accounts[pk], amount=Money(amount, currency))
-        for pk, amount in sorted(merged.items())
-    ])
-    # Lock the accounts in id order (no deadlock between two postings) and keep balance = sum of lines.
-    for pk in sorted(merged):
-        Account.objects.filter(pk=pk).update(balance=F("balance") + merged[pk])
+    # Everything above only reads, so a refused entry leaves the caller's transaction usable; the writes below go
+    # without a savepoint of their own (the batch close posts thousands of entries).
+    with transaction.atomic(savepoint=False):
+        entry = JournalEntry.objects.create(organization=organization, kind=kind, currency=currency,
+                                            reference=reference, memo=memo[:255], reverses=reverses,
+                                            posted_at=posted_at or timezone.now())
+        JournalLine.objects.bulk_create([
+            JournalLine(entry=entry, account=accounts[pk], amount=Money(amount, currency))
+            for pk, amount in sorted(merged.items())
+        ])
+        # Keep balance = sum of lines. Lock the rows in id order first (two postings touching the same accounts
+        # cannot deadlock), then update them in one statement.
+        list(Account.objects.select_for_update().filter(pk__in=merged).order_by("pk").values_list("pk", flat=True))
+        Account.objects.filter(pk__in=merged).update(balance=F("balance") + Case(
+            *[When(pk=pk, then=Value(amount)) for pk, amount in merged.items()],
+            output_field=DecimalField(max_digits=19, decimal_places=4)))
     return entry
 
 

@@ -132,32 +132,40 @@ def session_prices_settle(*, limit: int | None = None, chunk: int = 2000) -> dic
     from apps.rating.models import SessionPrice
 
     resolve = _customer_resolver()
+    organizations: dict[int, Organization] = {}
     counts: dict[str, int] = defaultdict(int)
-    done = 0
+    done, after = 0, 0
     while limit is None or done < limit:
         size = chunk if limit is None else min(chunk, limit - done)
-        prices = list(
-            SessionPrice.objects.filter(is_final=True)
+        # Plain values, in session order with a cursor: a month of prices is read without building six model
+        # instances per row.
+        rows = list(
+            SessionPrice.objects.filter(is_final=True, session_id__gt=after)
             .exclude(session_id__in=SessionCharge.objects.values("session_id"))
-            .select_related("session__station__site__organization", "session__id_tag")
-            .order_by("session_id")[:size]
+            .order_by("session_id")
+            .values("pk", "session_id", "currency", "total_excl_vat", "energy_wh", "lines", "session__started_at",
+                    "session__id_tag_id", "session__user_id", "session__id_tag__owner_id", "session__id_tag_uid",
+                    "session__station__ocpp_id", "session__station__parking_spot",
+                    "session__station__site__organization_id", "session__station__site__time_zone",
+                    "session__station__site__country")[:size]
         )
-        if not prices:
+        if not rows:
             break
+        after = rows[-1]["session_id"]
+        missing = {r["session__station__site__organization_id"] for r in rows} - organizations.keys()
+        organizations.update(Organization.objects.in_bulk(missing))
         bulk = []
-        for price in prices:
-            session = price.session
-            site = session.station.site
-            id_tag = session.id_tag
-            customer = resolve(organization_id=site.organization_id, id_tag_id=session.id_tag_id,
-                               user_id=session.user_id or (id_tag.owner_id if id_tag else None))
+        for row in rows:
+            organization_id = row["session__station__site__organization_id"]
+            customer = resolve(organization_id=organization_id, id_tag_id=row["session__id_tag_id"],
+                               user_id=row["session__user_id"] or row["session__id_tag__owner_id"])
             rated = RatedSession(
-                session_id=session.pk, organization=site.organization, customer=customer,
-                currency=price.currency, net=price.total_excl_vat.amount, energy_wh=price.energy_wh,
-                started_at=session.started_at, time_zone=site.time_zone, country=site.country,
-                id_tag_uid=session.id_tag_uid,
-                station_label=f"{session.station.ocpp_id} {session.station.parking_spot}".strip(),
-                lines=price.lines, price_id=price.pk,
+                session_id=row["session_id"], organization=organizations[organization_id], customer=customer,
+                currency=row["currency"], net=row["total_excl_vat"], energy_wh=row["energy_wh"],
+                started_at=row["session__started_at"], time_zone=row["session__station__site__time_zone"],
+                country=row["session__station__site__country"], id_tag_uid=row["session__id_tag_uid"],
+                station_label=f"{row['session__station__ocpp_id']} {row['session__station__parking_spot']}".strip(),
+                lines=row["lines"], price_id=row["pk"],
             )
             if customer is not None and customer.regime == Customer.Regime.PREPAID:
                 charge = session_charge_settle(rated=rated)
@@ -165,10 +173,10 @@ def session_prices_settle(*, limit: int | None = None, chunk: int = 2000) -> dic
             else:
                 bulk.append(_charge_unposted(rated=rated))
         with transaction.atomic():
-            SessionCharge.objects.bulk_create(bulk, ignore_conflicts=True)
+            SessionCharge.objects.bulk_create(bulk, ignore_conflicts=True, batch_size=1000)
         for charge in bulk:
             counts[charge.status] += 1
-        done += len(prices)
+        done += len(rows)
     return dict(counts)
 
 
@@ -188,7 +196,7 @@ def _charge_unposted(*, rated: RatedSession) -> SessionCharge:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def session_charges_mark_invoiced(*, charge_ids: list[int], invoice_id: int) -> int:
     """Called by apps.invoices inside the transaction that issues the invoice: each charge moves from
     "to invoice" to "invoiced" exactly once. Returns how many moved; fewer than asked means another invoice took

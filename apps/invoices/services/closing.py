@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.billing.models import Customer, SessionCharge, Subscription
+from apps.billing.services.ledger import account_cache
 from apps.billing.services.settlement import session_prices_settle
 from apps.organizations.models import Organization
 
@@ -76,13 +77,16 @@ def month_close(*, organization: Organization, period: date, issued_at: datetime
         done = set(BillingRunStep.objects.filter(run=run).values_list("customer_id", flat=True))
         customer_ids = sorted(set(_customers_to_bill(organization=organization, period=period)) | done)
         BillingRun.objects.filter(pk=run.pk).update(customers_total=len(customer_ids), customers_done=len(done))
-        for customer_id in customer_ids:
-            if customer_id in done:
-                continue
-            _close_customer(run=run, customer=Customer.objects.select_related("organization").get(pk=customer_id),
-                            period=period, issued_at=issued_at)
-            if pause_s:
-                time.sleep(pause_s)
+        todo = [pk for pk in customer_ids if pk not in done]
+        with account_cache():
+            for start in range(0, len(todo), 500):
+                customers = Customer.objects.in_bulk(todo[start:start + 500])
+                for customer_id in todo[start:start + 500]:
+                    customer = customers[customer_id]
+                    customer.organization = organization
+                    _close_customer(run=run, customer=customer, period=period, issued_at=issued_at)
+                    if pause_s:
+                        time.sleep(pause_s)
         BillingRun.objects.filter(pk=run.pk).update(status=BillingRun.Status.COMPLETED, phase="done",
                                                     finished_at=timezone.now(), heartbeat_at=timezone.now())
     except Exception as error:  # noqa: BLE001 - recorded on the run for the clerk, then re-raised
@@ -99,11 +103,9 @@ def _phase(run: BillingRun, phase: str) -> None:
 
 @transaction.atomic
 def _close_customer(*, run: BillingRun, customer: Customer, period: date, issued_at: datetime | None) -> None:
-    already = customer.invoices.filter(period=period, kind="invoice").first()
-    invoice = already or invoice_issue_monthly(customer=customer, period=period, issued_at=issued_at,
-                                               billing_run=run)
-    outcome = (BillingRunStep.Outcome.ALREADY if already else
-               BillingRunStep.Outcome.ISSUED if invoice else BillingRunStep.Outcome.NOTHING)
+    invoice = invoice_issue_monthly(customer=customer, period=period, issued_at=issued_at, billing_run=run)
+    outcome = (BillingRunStep.Outcome.NOTHING if invoice is None else
+               BillingRunStep.Outcome.ISSUED if invoice.billing_run_id == run.pk else BillingRunStep.Outcome.ALREADY)
     BillingRunStep.objects.create(run=run, customer=customer, outcome=outcome, invoice=invoice,
                                   done_at=timezone.now())
     BillingRun.objects.filter(pk=run.pk).update(

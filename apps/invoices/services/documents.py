@@ -32,8 +32,10 @@ def billing_settings_for(organization) -> BillingSettings:
 
 def document_number_next(*, organization, series: str) -> int:
     """The next number of the series, consuming it. Must run inside the issuing transaction."""
-    DocumentCounter.objects.get_or_create(organization=organization, series=series)
-    counter = DocumentCounter.objects.select_for_update().get(organization=organization, series=series)
+    counter = DocumentCounter.objects.select_for_update().filter(organization=organization, series=series).first()
+    if counter is None:
+        DocumentCounter.objects.get_or_create(organization=organization, series=series)
+        counter = DocumentCounter.objects.select_for_update().get(organization=organization, series=series)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number
@@ -132,11 +134,11 @@ def invoice_issue_monthly(*, customer: Customer, period: date, issued_at: dateti
     """Issue the customer's postpaid invoice for `period` (first day of a month): every session charge still to
     invoice up to that month (late sessions of earlier months roll in), the plan fees of the month, the included
     energy. Returns the existing invoice when there already is one, None when there is nothing to bill."""
+    # A concurrent issue for the same customer and month fails on the unique (customer, period) constraint.
     with transaction.atomic():
         existing = Invoice.objects.filter(customer=customer, period=period, kind=Invoice.Kind.INVOICE).first()
         if existing is not None:
             return existing
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
         charges = list(SessionCharge.objects.filter(customer=customer, period__lte=period,
                                                     status=SessionCharge.Status.TO_INVOICE).order_by("started_at"))
         if customer.regime != Customer.Regime.POSTPAID:
@@ -160,14 +162,31 @@ def _document_create(*, customer: Customer, period: date, kind: str, lines: list
     number = document_number_next(organization=organization, series=series)
     net = sum((line.net for line in lines), Decimal("0"))
     vat = sum((line.vat for line in lines), Decimal("0"))
+    document_number = f"{series}/{number:06d}"
+    revenue: dict[str, Decimal] = {}
+    for line in lines:
+        revenue[line.revenue_kind] = revenue.get(line.revenue_kind, Decimal("0")) + line.net
+    journal_lines = [(account_get(organization=organization, kind=Account.Kind.RECEIVABLE, currency=currency,
+                                  customer=customer), net + vat),
+                     (account_get(organization=organization, kind=Account.Kind.VAT, currency=currency), -vat)]
+    journal_lines += [(account_get(organization=organization, kind=k, currency=currency), -amount)
+                      for k, amount in revenue.items()]
+    kind_label = "Invoice" if kind == Invoice.Kind.INVOICE else "Credit note"
+    entry = journal_post(
+        organization=organization, currency=currency, posted_at=issued_at,
+        kind=JournalEntry.Kind.INVOICE if kind == Invoice.Kind.INVOICE else JournalEntry.Kind.CREDIT_NOTE,
+        reference=f"document:{document_number}", memo=f"{kind_label} {document_number} {customer}",
+        lines=journal_lines,
+    ) if (net or vat) else None
     zero = Money(0, currency)
     invoice = Invoice.objects.create(
         organization=organization, customer=customer, kind=kind, series=series, number=number,
-        document_number=f"{series}/{number:06d}", period=period, issued_at=issued_at,
+        document_number=document_number, period=period, issued_at=issued_at,
         due_on=timezone.localtime(issued_at).date() + timedelta(days=settings_.payment_terms_days),
         currency=currency, net=Money(net, currency), vat=Money(vat, currency), total=Money(net + vat, currency),
         paid=zero, credits=credits, reason=reason[:255], customer_name=customer.name,
         customer_tax_id=customer.tax_id, customer_address=customer.address, billing_run=billing_run,
+        journal_entry=entry,
     )
     InvoiceLine.objects.bulk_create([
         InvoiceLine(invoice=invoice, position=i, kind=line.kind, description=line.description[:255],
@@ -180,22 +199,6 @@ def _document_create(*, customer: Customer, period: date, kind: str, lines: list
         moved = session_charges_mark_invoiced(charge_ids=[c.pk for c in charges], invoice_id=invoice.pk)
         if moved != len(charges):
             raise InvoiceError(f"Some sessions of {customer} were invoiced meanwhile; run the close again.")
-    revenue: dict[str, Decimal] = {}
-    for line in lines:
-        revenue[line.revenue_kind] = revenue.get(line.revenue_kind, Decimal("0")) + line.net
-    journal_lines = [(account_get(organization=organization, kind=Account.Kind.RECEIVABLE, currency=currency,
-                                  customer=customer), net + vat),
-                     (account_get(organization=organization, kind=Account.Kind.VAT, currency=currency), -vat)]
-    journal_lines += [(account_get(organization=organization, kind=k, currency=currency), -amount)
-                      for k, amount in revenue.items()]
-    invoice.journal_entry = journal_post(
-        organization=organization, currency=currency, posted_at=issued_at,
-        kind=JournalEntry.Kind.INVOICE if kind == Invoice.Kind.INVOICE else JournalEntry.Kind.CREDIT_NOTE,
-        reference=f"document:{invoice.document_number}", memo=f"{invoice.get_kind_display()} "
-                                                               f"{invoice.document_number} {customer}",
-        lines=journal_lines,
-    ) if (net or vat) else None
-    invoice.save(update_fields=["journal_entry"])
     return invoice
 
 
