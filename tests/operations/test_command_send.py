@@ -3,11 +3,14 @@ REDIS_URL is set): the answer comes back, offline / timeout / CALLERROR / bad pa
 every command is recorded."""
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.db import connections
 
 from apps.operations.exceptions import CommandRejected, CommandTimeout, InvalidCommand, StationOffline
 from apps.operations.models import CommandRecord
@@ -143,3 +146,25 @@ async def test_timeout_must_be_positive():
     station = await _station(ocpp_id="CP-T0")
     with pytest.raises(InvalidCommand, match="positive"):
         await command_send_async(station=station, action="ClearCache", payload={}, timeout=0)
+
+
+async def test_plain_sync_callers_like_a_celery_worker_over_redis(redis_url):
+    """A worker or the shell has no event loop: each command_send runs its own. Over Redis that must work call
+    after call (the in-memory layer cannot cross event loops, so this runs with Redis only)."""
+    station = await _station(ocpp_id="CP-WORKER")
+    answers: list = []
+
+    def worker():
+        try:
+            for kind in ("Soft", "Hard"):
+                answers.append(command_send(station=station, action="Reset", payload={"type": kind}, timeout=5))
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    async with ConsumerSide("CP-WORKER") as consumer:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.05)
+    assert answers == [{"status": "Accepted"}, {"status": "Accepted"}]
+    assert [c["payload"]["type"] for c in consumer.commands] == ["Soft", "Hard"]

@@ -16,7 +16,8 @@ from typing import Any
 import fastjsonschema
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
@@ -125,7 +126,26 @@ def _offline(*, record: CommandRecord) -> dict:
 
 async def _exchange(*, ocpp_id: str, request_id: str, action: str, payload: dict, timeout: float) -> dict | None:
     """Publish the command to the station's group and wait for the reply on a fresh channel. None = no reply."""
-    layer = get_channel_layer()
+    shared = get_channel_layer()
+    if isinstance(shared, InMemoryChannelLayer):
+        # Groups of the in-memory layer live in this one object (and this one process).
+        return await _exchange_on(shared, ocpp_id=ocpp_id, request_id=request_id, action=action,
+                                  payload=payload, timeout=timeout)
+    # A networked layer gets its own instance per command: channels_redis lets only one event loop receive on a
+    # layer object at a time, and sync callers (Celery workers, the shell, several admin threads) each run their
+    # own loop. Groups live in Redis, so any instance reaches the station.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    try:
+        return await _exchange_on(layer, ocpp_id=ocpp_id, request_id=request_id, action=action, payload=payload,
+                                  timeout=timeout)
+    finally:
+        close = getattr(layer, "close_pools", None)
+        if close is not None:
+            await close()
+
+
+async def _exchange_on(layer, *, ocpp_id: str, request_id: str, action: str, payload: dict,
+                       timeout: float) -> dict | None:
     reply_channel = await layer.new_channel("ops.reply.")
     await layer.group_send(station_group_name(ocpp_id=ocpp_id), {
         "type": "ocpp.command", "request_id": request_id, "action": action, "payload": payload,
