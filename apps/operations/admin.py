@@ -145,12 +145,14 @@ class StationOperationsAdmin(_StationAdminBase):
     actions = [*_StationAdminBase.actions, *STATION_ACTIONS]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *self._operations_fields()]
+        base = list(super().get_readonly_fields(request, obj))
+        return [*base, *(name for name in self._operations_fields() if name not in base)]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
-            fieldsets.append(("Operations", {"fields": self._operations_fields()}))
+            shown = {name for _, options in fieldsets for name in options.get("fields", ())}
+            fieldsets.append(("Operations", {"fields": [n for n in self._operations_fields() if n not in shown]}))
         return fieldsets
 
     def _operations_fields(self) -> list[str]:
