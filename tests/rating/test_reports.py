@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from apps.charging.models import ChargingSession
 from apps.rating.exceptions import ReportInvalid
 from apps.rating.models import CostRecoveryReport
 from apps.rating.services.reports import cost_recovery_html, cost_recovery_report_generate, cost_recovery_reports_due, month_parse

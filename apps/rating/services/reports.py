@@ -21,10 +21,10 @@ import io
 import logging
 import re
 import unicodedata
-from functools import lru_cache
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
@@ -38,8 +38,8 @@ from apps.charging.models import ChargingSession
 from apps.organizations.models import Organization
 from apps.sites.models import Site
 from apps.stations.models import ChargingStation
-from apps.users.models import User
 from apps.tariffs.exceptions import TariffError
+from apps.users.models import User
 
 from ..exceptions import RatingError, ReportInvalid
 from ..formatting import kwh, money, round_cents, unit_price
