@@ -69,7 +69,8 @@ class FirmwareImageAdmin(OrganizationScopedAdmin):
 
 @admin.register(DiagnosticsRequest)
 class DiagnosticsRequestAdmin(ReadOnlyScopedAdmin):
-    list_display = ["requested_at", "station", "state", "download", "size_bytes", "uploaded_at", "requested_by"]
+    list_display = ["requested_at", "station", "state", "charger_reports", "download", "size_bytes", "uploaded_at",
+                    "requested_by"]
     list_filter = ["station__site"]
     search_fields = ["station__ocpp_id", "announced_file_name"]
     list_select_related = ["station", "requested_by"]
@@ -82,6 +83,12 @@ class DiagnosticsRequestAdmin(ReadOnlyScopedAdmin):
         if obj.uploaded_at:
             return "Received"
         return "Link expired" if obj.expires_at <= timezone.now() else "Waiting for the charger's upload"
+
+    @admin.display(description="charger reports (DiagnosticsStatusNotification)")
+    def charger_reports(self, obj: DiagnosticsRequest):
+        status = getattr(obj.station, "diagnostics_status", "")
+        at = getattr(obj.station, "diagnostics_status_at", None)
+        return f"{status} at {at:%Y-%m-%d %H:%M} UTC" if status and at else (status or "—")
 
     @admin.display(description="file")
     def download(self, obj: DiagnosticsRequest):

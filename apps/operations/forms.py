@@ -125,9 +125,9 @@ class SetChargingProfileForm(CommandForm):
 class ClearChargingProfileForm(CommandForm):
     profile_id = forms.IntegerField(label="profile id", min_value=1, required=False)
     connector_id = _connector(required=False, minimum=0)
-    purpose = forms.ChoiceField(required=False, choices=[("", "any"), ("ChargePointMaxProfile", "ChargePointMaxProfile"),
-                                                         ("TxDefaultProfile", "TxDefaultProfile"),
-                                                         ("TxProfile", "TxProfile")])
+    purpose = forms.ChoiceField(required=False, choices=[
+        ("", "any"), ("ChargePointMaxProfile", "ChargePointMaxProfile"), ("TxDefaultProfile", "TxDefaultProfile"),
+        ("TxProfile", "TxProfile")])
     stack_level = forms.IntegerField(min_value=0, required=False)
 
 
