@@ -58,12 +58,15 @@ class ChargingStationAdmin(OrganizationScopedAdmin):
     list_select_related = ["site", "circuit"]
     readonly_fields = ["vendor", "model", "serial_number", "firmware_version", "iccid", "imsi", "meter_type",
                        "meter_serial_number", "last_seen_at", "last_heartbeat_at", "last_boot_at", "is_connected",
-                       "created_at"]
+                       "created_at", "firmware_status", "firmware_status_at", "diagnostics_status",
+                       "diagnostics_status_at"]
     fieldsets = [
         (None, {"fields": ["ocpp_id", "site", "circuit", "parking_spot", "current_type", "max_power_w",
                            "access_mode", "registration_status", "new_password"]}),
         ("Reported by the station", {"fields": ["vendor", "model", "serial_number", "firmware_version", "iccid",
-                                                "imsi", "meter_type", "meter_serial_number"]}),
+                                                "imsi", "meter_type", "meter_serial_number", "firmware_status",
+                                                "firmware_status_at", "diagnostics_status",
+                                                "diagnostics_status_at"]}),
         ("Connection", {"fields": ["is_connected", "last_seen_at", "last_heartbeat_at", "last_boot_at",
                                    "created_at"]}),
     ]

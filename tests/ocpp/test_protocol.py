@@ -44,6 +44,10 @@ async def test_bad_frames_get_the_spec_errors_and_the_socket_stays_up(station, o
         ('[2, "bad10", "Heartbeat", []]', ["bad10", "TypeConstraintViolation"]),
         ('[2, "bad11", "MeterValues", {"connectorId": "one", "meterValue": []}]', ["bad11", "TypeConstraintViolation"]),
         ('[]', None),
+        ('[2, "bad12", "StartTransaction", {"connectorId": 1, "idTag": "A", "meterStart": -5, '
+         '"timestamp": "2026-11-25T10:00:00Z"}]', ["bad12", "PropertyConstraintViolation"]),
+        ('[2, "bad13", "StatusNotification", {"connectorId": 99999, "errorCode": "NoError", "status": "Available"}]',
+         ["bad13", "PropertyConstraintViolation"]),
     ]
     async with connected(station.ocpp_id) as cp:
         for frame, expected in cases:

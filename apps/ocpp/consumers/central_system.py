@@ -44,6 +44,25 @@ CLOSE_REPLACED = 4000
 schemas.precompile()
 
 
+# The schemas say "integer" without bounds; the database columns have them. Refuse what cannot be stored instead of
+# failing the write (and making the charger retry forever).
+_INTEGER_RANGES = {
+    "connectorId": (0, 32_767),
+    "transactionId": (-(2**31), 2**63 - 1),
+    "reservationId": (-(2**31), 2**31 - 1),
+    "meterStart": (0, 2**62),
+    "meterStop": (0, 2**62),
+}
+
+
+def _out_of_range(payload: dict) -> str:
+    for key, (low, high) in _INTEGER_RANGES.items():
+        value = payload.get(key)
+        if isinstance(value, int) and not low <= value <= high:
+            return f"{key} {value} is outside {low}..{high}"
+    return ""
+
+
 class CallError(Exception):
     def __init__(self, code: str, description: str = "", details: dict | None = None):
         super().__init__(description)
@@ -201,6 +220,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         except schemas.PayloadError as exc:
             self._log_in_only(CALL, message_id, action, frame, exc.code)
             return await self._send_error(message_id, exc.code, exc.description, exc.details, action=action)
+        problem = _out_of_range(payload)
+        if problem:
+            self._log_in_only(CALL, message_id, action, frame, "PropertyConstraintViolation")
+            return await self._send_error(message_id, "PropertyConstraintViolation", problem, action=action)
         log = [self._log(OcppMessage.Direction.IN, CALL, message_id, action, payload)]
         try:
             result = await handler(self, payload, log)
