@@ -116,6 +116,11 @@ class ConnectorState:
     profile_limit_w: int | None = None
     started_at: datetime | None = None
     meter_start_wh: int = 0
+    starting: bool = False  # Authorize / StartTransaction in flight: the connector is taken
+
+    @property
+    def busy(self) -> bool:
+        return self.transaction_id is not None or self.starting
 
     @property
     def register_int_wh(self) -> int:
@@ -452,17 +457,21 @@ class SimulatedCharger:
         """A driver plugs a car in and presents a card: Preparing, Authorize, StartTransaction, Charging.
         Returns the transactionId, or None when the card was refused (the connector goes back to Available)."""
         state = self.connectors[connector_id]
-        if state.transaction_id is not None:
-            raise ValueError(f"connector {connector_id} already has transaction {state.transaction_id}")
-        state.car = car or CarModel(max_power_w=self.config.max_power_w)
-        await self._set_status(state, ChargePointStatus.preparing)
-        if authorize:
-            info = await self.authorize(id_tag)
-            if info.get("status") != "Accepted":
-                await self._set_status(state, ChargePointStatus.available)
-                state.car = None
-                return None
-        return await self._start_transaction(state, id_tag)
+        if state.busy:
+            raise ValueError(f"connector {connector_id} is busy (transaction {state.transaction_id})")
+        state.starting = True
+        try:
+            state.car = car or CarModel(max_power_w=self.config.max_power_w)
+            await self._set_status(state, ChargePointStatus.preparing)
+            if authorize:
+                info = await self.authorize(id_tag)
+                if info.get("status") != "Accepted":
+                    await self._set_status(state, ChargePointStatus.available)
+                    state.car = None
+                    return None
+            return await self._start_transaction(state, id_tag)
+        finally:
+            state.starting = False
 
     async def _start_transaction(self, state: ConnectorState, id_tag: str) -> int | None:
         started_at = utc_now()
@@ -637,8 +646,8 @@ class SimulatedCharger:
     def _connector_for_remote_start(self, connector_id: int | None) -> ConnectorState | None:
         if connector_id:
             state = self.connectors.get(connector_id)
-            return state if state and state.available and state.transaction_id is None else None
-        return next((s for s in self.connectors.values() if s.available and s.transaction_id is None), None)
+            return state if state and state.available and not state.busy else None
+        return next((s for s in self.connectors.values() if s.available and not s.busy), None)
 
     def on_RemoteStartTransaction(self, payload: dict):
         state = self._connector_for_remote_start(payload.get("connectorId"))
@@ -649,15 +658,19 @@ class SimulatedCharger:
             state.profile_limit_w = self._limit_from_profile(payload["chargingProfile"])
 
         async def start():
-            state.car = state.car or CarModel(max_power_w=self.config.max_power_w)
-            await self._set_status(state, ChargePointStatus.preparing)
-            if self.configuration["AuthorizeRemoteTxRequests"]["value"] == "true":
-                if (await self.authorize(id_tag)).get("status") != "Accepted":
-                    state.car = None
-                    await self._set_status(state, ChargePointStatus.available)
-                    return
-            await self._start_transaction(state, id_tag)
+            try:
+                state.car = state.car or CarModel(max_power_w=self.config.max_power_w)
+                await self._set_status(state, ChargePointStatus.preparing)
+                if self.configuration["AuthorizeRemoteTxRequests"]["value"] == "true":
+                    if (await self.authorize(id_tag)).get("status") != "Accepted":
+                        state.car = None
+                        await self._set_status(state, ChargePointStatus.available)
+                        return
+                await self._start_transaction(state, id_tag)
+            finally:
+                state.starting = False
 
+        state.starting = True  # taken from the moment the command is accepted
         return {"status": "Accepted"}, (lambda: self._spawn(start(), session=True))
 
     def on_RemoteStopTransaction(self, payload: dict):
@@ -862,7 +875,7 @@ class SimulatedCharger:
             return {"status": "Rejected"}
         if not state.available:
             return {"status": "Unavailable"}
-        if state.transaction_id is not None or state.reservation_id is not None:
+        if state.busy or state.reservation_id is not None:
             return {"status": "Occupied"}
         state.reservation_id = payload["reservationId"]
         return {"status": "Accepted"}, (lambda: self._spawn(self._set_status(state, ChargePointStatus.reserved)))

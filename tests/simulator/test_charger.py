@@ -124,6 +124,10 @@ async def test_remote_start_and_remote_stop_drive_a_transaction():
         assert result.status == "Accepted"
         start = (await cs.wait_for("SIM1", "StartTransaction"))[0]
         assert start["id_tag"] == "CARD-OK"
+        for _ in range(100):  # the central system logs the CALL before the charger has read its answer
+            if charger.connectors[1].transaction_id is not None:
+                break
+            await asyncio.sleep(0.02)
         transaction_id = charger.connectors[1].transaction_id
         # A second remote start on the busy connector is rejected.
         assert (await point.call(call.RemoteStartTransaction(id_tag="CARD-OK", connector_id=1))).status == "Rejected"
