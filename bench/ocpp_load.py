@@ -207,6 +207,15 @@ async def heartbeat_round(chargers: list[LoadCharger], spread_s: float) -> Windo
     return window
 
 
+def server_cpu(pid: int | None) -> float:
+    """CPU seconds the server process has used so far (utime + stime from /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, TypeError):
+        return float("nan")
+
+
 def open_sockets(chargers: list[LoadCharger]) -> int:
     from websockets.protocol import State
 
@@ -234,16 +243,21 @@ async def drive(url: str, args, label: str, server_pid: int | None, profile_dir:
         if args.profile and server_pid and rate == args.profile_rate:
             profiler = start_profiler(server_pid, profile_dir / f"{label}-{rate}.txt", args.step_seconds)
         t0 = loop.time() + 1.0
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         await asyncio.gather(*(c.meter_loop(interval, 1.0 * i / len(active), stop_at)
                                for i, c in enumerate(active)))
         seconds = loop.time() - t0
         for c in active:
             c.window = None
-        summary = {"offered": rate, **window.summary(seconds)}
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        generator_cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (seconds + 1.0)
+        summary = {"offered": rate, **window.summary(seconds), "generator_cpu": generator_cpu,
+                   "server_cpu": server_cpu(server_pid)}
         results["steps"].append(summary)
         print(f"[{label}] offered {rate:>5} msg/s: achieved {summary['msg_per_s']:7.0f} msg/s, "
               f"p50 {summary['p50_ms']:7.1f} ms, p99 {summary['p99_ms']:7.1f} ms, max {summary['max_ms']:7.0f} ms, "
-              f"errors {summary['errors']}", flush=True)
+              f"errors {summary['errors']}; CPU (cores, cumulative server) generator {generator_cpu:.2f}, "
+              f"server {summary['server_cpu']:.0f} s", flush=True)
         if profiler is not None:
             results["profile"] = finish_profiler(profiler)
         if summary["p99_ms"] > 2000 or summary["msg_per_s"] < 0.5 * rate:
