@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import uuid
+import weakref
 from importlib import resources
 from typing import Any
 
@@ -124,16 +125,29 @@ def _offline(*, record: CommandRecord) -> dict:
         "code": "station_offline", "description": "The station is not connected.", "details": {}}})
 
 
-async def _exchange(*, ocpp_id: str, request_id: str, action: str, payload: dict, timeout: float) -> dict | None:
-    """Publish the command to the station's group and wait for the reply on a fresh channel. None = no reply."""
+# One networked layer instance per event loop for async callers (a daphne process, a bench): channels_redis lets
+# only one event loop receive on a layer object, and a long-lived loop should reuse its Redis connections.
+_LOOP_LAYERS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object]" = weakref.WeakKeyDictionary()
+
+
+async def _exchange(*, ocpp_id: str, request_id: str, action: str, payload: dict, timeout: float,
+                    private_layer: bool = False) -> dict | None:
+    """Publish the command to the station's group and wait for the reply on a fresh channel. None = no reply.
+    `private_layer`: use a layer instance of its own and close it (sync callers, whose event loop ends with the
+    call)."""
     shared = get_channel_layer()
     if isinstance(shared, InMemoryChannelLayer):
         # Groups of the in-memory layer live in this one object (and this one process).
         return await _exchange_on(shared, ocpp_id=ocpp_id, request_id=request_id, action=action,
                                   payload=payload, timeout=timeout)
-    # A networked layer gets its own instance per command: channels_redis lets only one event loop receive on a
-    # layer object at a time, and sync callers (Celery workers, the shell, several admin threads) each run their
-    # own loop. Groups live in Redis, so any instance reaches the station.
+    if not private_layer:
+        loop = asyncio.get_running_loop()
+        layer = _LOOP_LAYERS.get(loop)
+        if layer is None:
+            layer = _LOOP_LAYERS[loop] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        return await _exchange_on(layer, ocpp_id=ocpp_id, request_id=request_id, action=action, payload=payload,
+                                  timeout=timeout)
+    # Groups live in Redis, so any instance reaches the station.
     layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     try:
         return await _exchange_on(layer, ocpp_id=ocpp_id, request_id=request_id, action=action, payload=payload,
@@ -189,7 +203,7 @@ def command_send(*, station: ChargingStation, action: str, payload: dict, timeou
     if not connected:
         return _offline(record=record)
     reply = async_to_sync(_exchange)(ocpp_id=station.ocpp_id, request_id=record.request_id, action=action,
-                                     payload=payload, timeout=seconds)
+                                     payload=payload, timeout=seconds, private_layer=True)
     return _record_finish(record=record, reply=reply)
 
 
@@ -198,13 +212,15 @@ async def command_send_async(*, station: ChargingStation, action: str, payload: 
     """The async twin of command_send (same arguments, answers and errors)."""
     command_validate(action=action, payload=payload)
     seconds = _timeout(timeout)
-    record, connected = await database_sync_to_async(_record_start)(
+    # Not thread-sensitive: concurrent commands write their records on parallel threads and connections instead of
+    # queueing behind one another on the single thread-sensitive executor.
+    record, connected = await database_sync_to_async(_record_start, thread_sensitive=False)(
         station=station, action=action, payload=payload, requested_by=requested_by, request_id=request_id)
     if not connected:
-        return await database_sync_to_async(_offline)(record=record)
+        return await database_sync_to_async(_offline, thread_sensitive=False)(record=record)
     reply = await _exchange(ocpp_id=station.ocpp_id, request_id=record.request_id, action=action, payload=payload,
                             timeout=seconds)
-    return await database_sync_to_async(_record_finish)(record=record, reply=reply)
+    return await database_sync_to_async(_record_finish, thread_sensitive=False)(record=record, reply=reply)
 
 
 def command_reply_describe(*, response: dict[str, Any]) -> str:
