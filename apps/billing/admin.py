@@ -1,5 +1,7 @@
 """Back-office for billing, scoped by organization. The journal, payments, webhooks and session charges are
 evidence: read-only. Customers, cards, plans, subscriptions and billing settings are edited here."""
+from decimal import Decimal
+
 from django.contrib import admin, messages
 
 from apps.organizations.admin_scoping import OrganizationScopedAdmin
@@ -8,8 +10,10 @@ from .models import (
     Account, BillingSettings, Customer, CustomerCard, JournalEntry, JournalLine, Payment, Plan, SessionCharge,
     Subscription, WebhookEvent,
 )
+from .gateways import SimulatedGateway
 from .selectors import receivable_balance, wallet_balance
 from .services.settlement import session_prices_settle
+from .services.wallets import payment_webhook_handle, wallet_top_up_start
 
 
 class ReadOnlyMixin:
@@ -44,6 +48,21 @@ class CustomerAdmin(OrganizationScopedAdmin):
     autocomplete_fields = ["organization", "user"]
     inlines = [CustomerCardInline]
     list_select_related = ["organization"]
+    actions = ["export_csv", "simulated_top_up"]
+
+    @admin.action(description="Top up 20.00 through the simulated gateway (demo)")
+    def simulated_top_up(self, request, queryset):
+        """The whole provider round trip, in process: intent, payment, signed webhook, verification, credit."""
+        gateway = SimulatedGateway()
+        for customer in queryset.filter(regime=Customer.Regime.PREPAID):
+            payment = wallet_top_up_start(customer=customer, amount=Decimal("20.00"), gateway=gateway)
+            body, headers = gateway.payment_succeeded_webhook(intent_id=payment.provider_intent_id,
+                                                              amount=payment.amount.amount,
+                                                              currency=customer.currency)
+            event = payment_webhook_handle(gateway_name=gateway.name, body=body, headers=headers)
+            self.message_user(request, f"{customer}: webhook {event.event_id} {event.outcome}; wallet now "
+                                       f"{wallet_balance(customer=customer):.2f} {customer.currency}",
+                              messages.SUCCESS)
 
     @admin.display(description="wallet")
     def wallet(self, obj):

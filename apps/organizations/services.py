@@ -47,6 +47,22 @@ _CLERK_PERMISSIONS = {
     ("tariffs", "toucalendar"): ("view",),
     ("tariffs", "touwindow"): ("view",),
     ("rating", "costrecoveryreport"): ("view", "add", "change"),
+    # Billing: customers, cards, plans and settings are edited; the journal, payments and documents are evidence.
+    ("billing", "billingsettings"): ("view", "add", "change"),
+    ("billing", "customer"): ("view", "add", "change"),
+    ("billing", "customercard"): ("view", "add", "change", "delete"),
+    ("billing", "plan"): ("view", "add", "change"),
+    ("billing", "subscription"): ("view", "add", "change"),
+    ("billing", "account"): ("view",),
+    ("billing", "journalentry"): ("view",),
+    ("billing", "journalline"): ("view",),
+    ("billing", "payment"): ("view",),
+    ("billing", "webhookevent"): ("view",),
+    ("billing", "sessioncharge"): ("view",),
+    ("invoices", "invoice"): ("view",),
+    ("invoices", "invoiceline"): ("view",),
+    ("invoices", "billingrun"): ("view",),
+    ("invoices", "billingrunstep"): ("view",),
 }
 
 

@@ -97,7 +97,7 @@ def test_killed_close_resumes_without_duplicates():
                            f"{db['PORT'] or 5432}/{db['NAME']}"}
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "billing_close", "--organization", org.slug, "--month", "2026-10",
-         "--pause", "0.4"], cwd=Path(settings.BASE_DIR), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+         "--pause", "0.4", "--batch", "1"], cwd=Path(settings.BASE_DIR), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

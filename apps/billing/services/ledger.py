@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -72,6 +73,77 @@ def _amount(value) -> Decimal:
     return amount.quantize(FOUR_PLACES)
 
 
+@dataclass
+class Posting:
+    """One entry to post: `lines` are (account, amount), debits positive and credits negative."""
+
+    organization: Organization
+    kind: str
+    currency: str
+    reference: str
+    lines: list[tuple[Account, Decimal]]
+    memo: str = ""
+    posted_at: datetime | None = None
+    reverses: JournalEntry | None = None
+
+
+def _validated(posting: Posting) -> dict[int, tuple[Account, Decimal]]:
+    merged: dict[int, Decimal] = defaultdict(Decimal)
+    accounts: dict[int, Account] = {}
+    for account, value in posting.lines:
+        if account.organization_id != posting.organization.pk:
+            raise UnbalancedEntry(f"Account {account.code} belongs to another organization.")
+        if account.currency != posting.currency:
+            raise LedgerCurrencyMismatch(
+                f"Account {account.code} is kept in {account.currency}; this entry is in {posting.currency}.")
+        merged[account.pk] += _amount(value)
+        accounts[account.pk] = account
+    merged = {pk: amount for pk, amount in merged.items() if amount}
+    total = sum(merged.values(), Decimal("0"))
+    if total != 0:
+        raise UnbalancedEntry(f"Debits and credits differ by {total} {posting.currency} in “{posting.reference}”.",
+                              extra={"difference": str(total)})
+    if len(merged) < 2:
+        raise UnbalancedEntry(f"“{posting.reference}” moves no money: an entry needs a debit and a credit.")
+    return {pk: (accounts[pk], amount) for pk, amount in merged.items()}
+
+
+def journal_post_many(*, postings: list[Posting]) -> list[JournalEntry]:
+    """Post balanced entries in one go (same invariants as `journal_post`, checked for each before anything is
+    written); returns the entries in order, the already-posted ones for references seen before."""
+    if not postings:
+        return []
+    organization_ids = {p.organization.pk for p in postings}
+    existing = {(e.organization_id, e.reference): e for e in JournalEntry.objects.filter(
+        organization_id__in=organization_ids, reference__in=[p.reference for p in postings])}
+    fresh = [(p, _validated(p)) for p in postings if (p.organization.pk, p.reference) not in existing]
+    # Everything above only reads, so a refused entry leaves the caller's transaction usable; the writes below go
+    # without a savepoint of their own (the monthly close posts thousands of entries).
+    with transaction.atomic(savepoint=False):
+        now = timezone.now()
+        entries = JournalEntry.objects.bulk_create([
+            JournalEntry(organization=p.organization, kind=p.kind, currency=p.currency, reference=p.reference,
+                         memo=p.memo[:255], reverses=p.reverses, posted_at=p.posted_at or now) for p, _ in fresh])
+        deltas: dict[int, Decimal] = defaultdict(Decimal)
+        lines = []
+        for entry, (posting, merged) in zip(entries, fresh):
+            existing[(posting.organization.pk, posting.reference)] = entry
+            for pk, (account, amount) in sorted(merged.items()):
+                lines.append(JournalLine(entry=entry, account=account, amount=Money(amount, posting.currency)))
+                deltas[pk] += amount
+        JournalLine.objects.bulk_create(lines, batch_size=2000)
+        deltas = {pk: amount for pk, amount in deltas.items() if amount}
+        if deltas:
+            # Keep balance = sum of lines. Lock the rows in id order first (two postings touching the same accounts
+            # cannot deadlock), then update them in one statement.
+            list(Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
+                 .values_list("pk", flat=True))
+            Account.objects.filter(pk__in=deltas).update(balance=F("balance") + Case(
+                *[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
+                output_field=DecimalField(max_digits=19, decimal_places=4)))
+    return [existing[(p.organization.pk, p.reference)] for p in postings]
+
+
 def journal_post(*, organization: Organization, kind: str, currency: str, reference: str,
                  lines: list[tuple[Account, Decimal]], memo: str = "", posted_at: datetime | None = None,
                  reverses: JournalEntry | None = None) -> JournalEntry:
@@ -79,43 +151,9 @@ def journal_post(*, organization: Organization, kind: str, currency: str, refere
     the same account are merged and zero lines dropped. Invariants: at least two accounts, sum exactly zero, every
     account in `organization` and `currency`. Posting the same `reference` again returns the first entry and
     changes nothing."""
-    existing = JournalEntry.objects.filter(organization=organization, reference=reference).first()
-    if existing is not None:
-        return existing
-    merged: dict[int, Decimal] = defaultdict(Decimal)
-    accounts: dict[int, Account] = {}
-    for account, value in lines:
-        if account.organization_id != organization.pk:
-            raise UnbalancedEntry(f"Account {account.code} belongs to another organization.")
-        if account.currency != currency:
-            raise LedgerCurrencyMismatch(
-                f"Account {account.code} is kept in {account.currency}; this entry is in {currency}.")
-        merged[account.pk] += _amount(value)
-        accounts[account.pk] = account
-    merged = {pk: amount for pk, amount in merged.items() if amount}
-    total = sum(merged.values(), Decimal("0"))
-    if total != 0:
-        raise UnbalancedEntry(f"Debits and credits differ by {total} {currency} in “{reference}”.",
-                              extra={"difference": str(total)})
-    if len(merged) < 2:
-        raise UnbalancedEntry(f"“{reference}” moves no money: an entry needs a debit and a credit.")
-    # Everything above only reads, so a refused entry leaves the caller's transaction usable; the writes below go
-    # without a savepoint of their own (the batch close posts thousands of entries).
-    with transaction.atomic(savepoint=False):
-        entry = JournalEntry.objects.create(organization=organization, kind=kind, currency=currency,
-                                            reference=reference, memo=memo[:255], reverses=reverses,
-                                            posted_at=posted_at or timezone.now())
-        JournalLine.objects.bulk_create([
-            JournalLine(entry=entry, account=accounts[pk], amount=Money(amount, currency))
-            for pk, amount in sorted(merged.items())
-        ])
-        # Keep balance = sum of lines. Lock the rows in id order first (two postings touching the same accounts
-        # cannot deadlock), then update them in one statement.
-        list(Account.objects.select_for_update().filter(pk__in=merged).order_by("pk").values_list("pk", flat=True))
-        Account.objects.filter(pk__in=merged).update(balance=F("balance") + Case(
-            *[When(pk=pk, then=Value(amount)) for pk, amount in merged.items()],
-            output_field=DecimalField(max_digits=19, decimal_places=4)))
-    return entry
+    return journal_post_many(postings=[Posting(organization=organization, kind=kind, currency=currency,
+                                               reference=reference, lines=lines, memo=memo, posted_at=posted_at,
+                                               reverses=reverses)])[0]
 
 
 @transaction.atomic

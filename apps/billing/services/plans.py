@@ -54,10 +54,15 @@ class PlanMonth:
 def plan_months(*, customer: Customer, month: date) -> list[PlanMonth]:
     """The plan charges of `month` (its first day): each subscription active in it, its fee prorated by the days
     it was active (a plan starting on the 16th of a 30-day month pays 15/30), and its included energy likewise."""
+    return plan_months_of(subscriptions=list(customer.subscriptions.select_related("plan")), month=month)
+
+
+def plan_months_of(*, subscriptions: list[Subscription], month: date) -> list[PlanMonth]:
+    """`plan_months` for subscriptions already loaded (with their plan)."""
     month_days = calendar.monthrange(month.year, month.month)[1]
     last = month.replace(day=month_days)
     result = []
-    for subscription in customer.subscriptions.select_related("plan").filter(starts_on__lte=last):
+    for subscription in sorted(subscriptions, key=lambda s: (s.starts_on, s.pk)):
         end = min(subscription.ends_on or last, last)
         start = max(subscription.starts_on, month)
         if end < start:

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -197,9 +197,22 @@ def _charge_unposted(*, rated: RatedSession) -> SessionCharge:
 
 
 @transaction.atomic(savepoint=False)
-def session_charges_mark_invoiced(*, charge_ids: list[int], invoice_id: int) -> int:
-    """Called by apps.invoices inside the transaction that issues the invoice: each charge moves from
-    "to invoice" to "invoiced" exactly once. Returns how many moved; fewer than asked means another invoice took
-    some, and the caller must roll back."""
-    return SessionCharge.objects.filter(pk__in=charge_ids, status=SessionCharge.Status.TO_INVOICE).update(
-        status=SessionCharge.Status.INVOICED, invoice_id=invoice_id)
+def session_charges_mark_invoiced(*, invoice_of_charge: dict[int, int]) -> int:
+    """Called by apps.invoices inside the transaction that issues the invoices: each charge (id → invoice id)
+    moves from "to invoice" to "invoiced" exactly once. Returns how many moved; fewer than given means another
+    invoice took some, and the caller must roll back."""
+    moved = 0
+    items = sorted(invoice_of_charge.items())
+    table = SessionCharge._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), 1000):
+            chunk = items[start:start + 1000]
+            # One UPDATE … FROM a list of (charge, invoice) pairs (PostgreSQL and SQLite ≥ 3.33 alike).
+            cursor.execute(
+                f"WITH v(charge_id, invoice_id) AS (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) "
+                f"UPDATE {table} SET status = %s, invoice_id = v.invoice_id FROM v "
+                f"WHERE {table}.id = v.charge_id AND {table}.status = %s",
+                [value for pair in chunk for value in pair]
+                + [SessionCharge.Status.INVOICED.value, SessionCharge.Status.TO_INVOICE.value])
+            moved += cursor.rowcount
+    return moved

@@ -1,7 +1,8 @@
 """The monthly close of an organization: price anything unpriced (rating's sweep), settle prices (billing's sweep),
-then per customer, each in its own transaction: issue the postpaid invoice with plan fees and post its journal
-entry, recording the customer's step in the same transaction. A crash loses at most the customer in flight; a
-rerun (or a second run) skips every recorded step, so nothing is issued twice and the month ends complete."""
+then per batch of customers, each batch in its own transaction: issue the postpaid invoices with plan fees, post
+their journal entries and record each customer's step in the same transaction. A crash loses at most the batch in
+flight; a rerun (or a second run) skips every recorded step, so nothing is issued twice and the month ends
+complete."""
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,7 @@ from apps.organizations.models import Organization
 
 from ..exceptions import InvalidPeriod
 from ..models import BillingRun, BillingRunStep
-from .documents import invoice_issue_monthly
+from .documents import invoices_issue_monthly
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,10 @@ def _customers_to_bill(*, organization: Organization, period: date) -> list[int]
 
 
 def month_close(*, organization: Organization, period: date, issued_at: datetime | None = None,
-                pause_s: float = 0.0, rate: bool = True) -> BillingRun:
+                pause_s: float = 0.0, rate: bool = True, batch: int = 100) -> BillingRun:
     """Close `period` (first day of a month) for `organization`; resumable and idempotent (see module doc).
-    `pause_s` waits between customers, to spread the load of a large close over time."""
+    Customers are invoiced `batch` at a time, each batch one transaction (a crash loses at most the batch in
+    flight, which the rerun does again); `pause_s` waits between batches, to spread the load of a large close."""
     period = month_parse(period)
     run, _ = BillingRun.objects.get_or_create(organization=organization, period=period,
                                               defaults={"started_at": timezone.now()})
@@ -79,14 +81,14 @@ def month_close(*, organization: Organization, period: date, issued_at: datetime
         BillingRun.objects.filter(pk=run.pk).update(customers_total=len(customer_ids), customers_done=len(done))
         todo = [pk for pk in customer_ids if pk not in done]
         with account_cache():
-            for start in range(0, len(todo), 500):
-                customers = Customer.objects.in_bulk(todo[start:start + 500])
-                for customer_id in todo[start:start + 500]:
-                    customer = customers[customer_id]
+            for start in range(0, len(todo), batch):
+                customers = Customer.objects.in_bulk(todo[start:start + batch])
+                group = [customers[pk] for pk in todo[start:start + batch]]
+                for customer in group:
                     customer.organization = organization
-                    _close_customer(run=run, customer=customer, period=period, issued_at=issued_at)
-                    if pause_s:
-                        time.sleep(pause_s)
+                _close_customers(run=run, customers=group, period=period, issued_at=issued_at)
+                if pause_s:
+                    time.sleep(pause_s)
         BillingRun.objects.filter(pk=run.pk).update(status=BillingRun.Status.COMPLETED, phase="done",
                                                     finished_at=timezone.now(), heartbeat_at=timezone.now())
     except Exception as error:  # noqa: BLE001 - recorded on the run for the clerk, then re-raised
@@ -102,15 +104,21 @@ def _phase(run: BillingRun, phase: str) -> None:
 
 
 @transaction.atomic
-def _close_customer(*, run: BillingRun, customer: Customer, period: date, issued_at: datetime | None) -> None:
-    invoice = invoice_issue_monthly(customer=customer, period=period, issued_at=issued_at, billing_run=run)
-    outcome = (BillingRunStep.Outcome.NOTHING if invoice is None else
-               BillingRunStep.Outcome.ISSUED if invoice.billing_run_id == run.pk else BillingRunStep.Outcome.ALREADY)
-    BillingRunStep.objects.create(run=run, customer=customer, outcome=outcome, invoice=invoice,
-                                  done_at=timezone.now())
-    BillingRun.objects.filter(pk=run.pk).update(
-        customers_done=F("customers_done") + 1, heartbeat_at=timezone.now(),
-        invoices_issued=F("invoices_issued") + (1 if outcome == BillingRunStep.Outcome.ISSUED else 0))
+def _close_customers(*, run: BillingRun, customers: list[Customer], period: date,
+                     issued_at: datetime | None) -> None:
+    """One batch: the customers' invoices and their recorded steps commit together or not at all."""
+    invoices = invoices_issue_monthly(customers=customers, period=period, issued_at=issued_at, billing_run=run)
+    now = timezone.now()
+    steps = []
+    for customer in customers:
+        invoice = invoices[customer.pk]
+        outcome = (BillingRunStep.Outcome.NOTHING if invoice is None else BillingRunStep.Outcome.ISSUED
+                   if invoice.billing_run_id == run.pk else BillingRunStep.Outcome.ALREADY)
+        steps.append(BillingRunStep(run=run, customer=customer, outcome=outcome, invoice=invoice, done_at=now))
+    BillingRunStep.objects.bulk_create(steps)
+    issued = sum(1 for step in steps if step.outcome == BillingRunStep.Outcome.ISSUED)
+    BillingRun.objects.filter(pk=run.pk).update(customers_done=F("customers_done") + len(steps), heartbeat_at=now,
+                                                invoices_issued=F("invoices_issued") + issued)
 
 
 def month_close_due(*, today: date | None = None) -> list[int]:

@@ -5,8 +5,8 @@ transaction; a credit note is a new document and a reversing entry, never an edi
 rounded to cents half-up and its VAT is the line net × rate rounded the same way; totals are sums of lines."""
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -14,9 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 from djmoney.money import Money
 
-from apps.billing.models import Account, BillingSettings, Customer, JournalEntry, SessionCharge
-from apps.billing.services.ledger import account_get, journal_post
-from apps.billing.services.plans import plan_months
+from apps.billing.models import Account, BillingSettings, Customer, JournalEntry, SessionCharge, Subscription
+from apps.billing.services.ledger import Posting, account_get, journal_post, journal_post_many
+from apps.billing.services.plans import plan_months_of
 from apps.billing.services.settlement import money_round, session_charges_mark_invoiced, vat_rate_for
 
 from ..exceptions import AlreadyCredited, InvalidPayment, InvoiceError
@@ -28,17 +28,6 @@ KWH = Decimal("1000")
 def billing_settings_for(organization) -> BillingSettings:
     found = BillingSettings.objects.filter(organization=organization).first()
     return found or BillingSettings(organization=organization)
-
-
-def document_number_next(*, organization, series: str) -> int:
-    """The next number of the series, consuming it. Must run inside the issuing transaction."""
-    counter = DocumentCounter.objects.select_for_update().filter(organization=organization, series=series).first()
-    if counter is None:
-        DocumentCounter.objects.get_or_create(organization=organization, series=series)
-        counter = DocumentCounter.objects.select_for_update().get(organization=organization, series=series)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
 
 
 @dataclass
@@ -101,12 +90,12 @@ def _tou_period_lines(*, charges: list[SessionCharge]) -> list[_Line]:
     return lines
 
 
-def _plan_lines(*, customer: Customer, period: date, charges: list[SessionCharge]) -> list[_Line]:
+def _plan_lines(*, customer: Customer, period: date, charges: list[SessionCharge], months) -> list[_Line]:
     lines = []
     rate = vat_rate_for(customer.organization.country)
     energy_wh = sum(c.energy_wh for c in charges)
     energy_net = sum((c.net.amount for c in charges), Decimal("0"))
-    for month in plan_months(customer=customer, month=period):
+    for month in months:
         plan = month.subscription.plan
         prorated = "" if month.active_days == month.month_days else f" ({month.active_days}/{month.month_days} days)"
         lines.append(_Line(kind=InvoiceLine.Kind.PLAN_FEE, description=f"Plan {plan.name} {period:%Y-%m}{prorated}",
@@ -134,72 +123,133 @@ def invoice_issue_monthly(*, customer: Customer, period: date, issued_at: dateti
     """Issue the customer's postpaid invoice for `period` (first day of a month): every session charge still to
     invoice up to that month (late sessions of earlier months roll in), the plan fees of the month, the included
     energy. Returns the existing invoice when there already is one, None when there is nothing to bill."""
-    # A concurrent issue for the same customer and month fails on the unique (customer, period) constraint.
+    return invoices_issue_monthly(customers=[customer], period=period, issued_at=issued_at,
+                                  billing_run=billing_run)[customer.pk]
+
+
+def invoices_issue_monthly(*, customers: list[Customer], period: date, issued_at: datetime | None = None,
+                           billing_run=None) -> dict[int, Invoice | None]:
+    """`invoice_issue_monthly` for many customers of one organization in one transaction (the monthly close's
+    batch): {customer id: invoice or None}. Same documents as one by one; a concurrent issue for the same
+    customer and month fails on the unique (customer, period) constraint and rolls the batch back."""
+    issued_at = issued_at or timezone.now()
+    last_day = date(period.year + (period.month == 12), period.month % 12 + 1, 1)
     with transaction.atomic():
-        existing = Invoice.objects.filter(customer=customer, period=period, kind=Invoice.Kind.INVOICE).first()
-        if existing is not None:
-            return existing
-        charges = list(SessionCharge.objects.filter(customer=customer, period__lte=period,
-                                                    status=SessionCharge.Status.TO_INVOICE).order_by("started_at"))
-        if customer.regime != Customer.Regime.POSTPAID:
-            charges = []
-        lines = _session_lines(customer=customer, charges=charges) + _plan_lines(customer=customer, period=period,
-                                                                                charges=charges)
-        if not lines:
-            return None
-        return _document_create(customer=customer, period=period, kind=Invoice.Kind.INVOICE, lines=lines,
-                                issued_at=issued_at or timezone.now(), billing_run=billing_run, charges=charges)
+        result: dict[int, Invoice | None] = {c.pk: None for c in customers}
+        for invoice in Invoice.objects.filter(customer__in=customers, period=period, kind=Invoice.Kind.INVOICE):
+            result[invoice.customer_id] = invoice
+        todo = [c for c in customers if result[c.pk] is None]
+        postpaid_ids = [c.pk for c in todo if c.regime == Customer.Regime.POSTPAID]
+        charges: dict[int, list[SessionCharge]] = defaultdict(list)
+        for charge in SessionCharge.objects.filter(customer_id__in=postpaid_ids, period__lte=period,
+                                                   status=SessionCharge.Status.TO_INVOICE).order_by("started_at"):
+            charges[charge.customer_id].append(charge)
+        subscriptions = defaultdict(list)
+        for subscription in Subscription.objects.filter(customer_id__in=[c.pk for c in todo],
+                                                        starts_on__lt=last_day).select_related("plan"):
+            subscriptions[subscription.customer_id].append(subscription)
+        specs = []
+        for customer in todo:
+            mine = charges.get(customer.pk, [])
+            months = plan_months_of(subscriptions=subscriptions.get(customer.pk, []), month=period)
+            lines = _session_lines(customer=customer, charges=mine) + _plan_lines(
+                customer=customer, period=period, charges=mine, months=months)
+            if lines:
+                specs.append(_DocumentSpec(customer=customer, period=period, kind=Invoice.Kind.INVOICE, lines=lines,
+                                           charges=mine))
+        for spec, invoice in zip(specs, _documents_create(specs=specs, issued_at=issued_at,
+                                                          billing_run=billing_run)):
+            result[spec.customer.pk] = invoice
+        return result
 
 
-def _document_create(*, customer: Customer, period: date, kind: str, lines: list[_Line], issued_at: datetime,
-                     billing_run=None, charges=(), credits: Invoice | None = None, reason: str = "") -> Invoice:
-    organization = customer.organization
+@dataclass
+class _DocumentSpec:
+    customer: Customer
+    period: date
+    kind: str
+    lines: list[_Line]
+    charges: list[SessionCharge] = field(default_factory=list)
+    credits: Invoice | None = None
+    reason: str = ""
+
+
+def _documents_create(*, specs: list[_DocumentSpec], issued_at: datetime, billing_run=None) -> list[Invoice]:
+    """Number, post and store documents of one organization: numbers drawn from the locked counter in order, one
+    balanced journal entry per document, lines, and the invoiced session charges marked — all in the caller's
+    transaction."""
+    if not specs:
+        return []
+    organization = specs[0].customer.organization
     settings_ = billing_settings_for(organization)
-    currency = customer.currency
     local_year = timezone.localtime(issued_at).year
-    prefix = settings_.invoice_series if kind == Invoice.Kind.INVOICE else settings_.credit_note_series
-    series = f"{prefix}{local_year}"
-    number = document_number_next(organization=organization, series=series)
-    net = sum((line.net for line in lines), Decimal("0"))
-    vat = sum((line.vat for line in lines), Decimal("0"))
-    document_number = f"{series}/{number:06d}"
-    revenue: dict[str, Decimal] = {}
-    for line in lines:
-        revenue[line.revenue_kind] = revenue.get(line.revenue_kind, Decimal("0")) + line.net
-    journal_lines = [(account_get(organization=organization, kind=Account.Kind.RECEIVABLE, currency=currency,
-                                  customer=customer), net + vat),
-                     (account_get(organization=organization, kind=Account.Kind.VAT, currency=currency), -vat)]
-    journal_lines += [(account_get(organization=organization, kind=k, currency=currency), -amount)
-                      for k, amount in revenue.items()]
-    kind_label = "Invoice" if kind == Invoice.Kind.INVOICE else "Credit note"
-    entry = journal_post(
-        organization=organization, currency=currency, posted_at=issued_at,
-        kind=JournalEntry.Kind.INVOICE if kind == Invoice.Kind.INVOICE else JournalEntry.Kind.CREDIT_NOTE,
-        reference=f"document:{document_number}", memo=f"{kind_label} {document_number} {customer}",
-        lines=journal_lines,
-    ) if (net or vat) else None
-    zero = Money(0, currency)
-    invoice = Invoice.objects.create(
-        organization=organization, customer=customer, kind=kind, series=series, number=number,
-        document_number=document_number, period=period, issued_at=issued_at,
-        due_on=timezone.localtime(issued_at).date() + timedelta(days=settings_.payment_terms_days),
-        currency=currency, net=Money(net, currency), vat=Money(vat, currency), total=Money(net + vat, currency),
-        paid=zero, credits=credits, reason=reason[:255], customer_name=customer.name,
-        customer_tax_id=customer.tax_id, customer_address=customer.address, billing_run=billing_run,
-        journal_entry=entry,
-    )
+    series_of, drawn = {}, {}
+    for kind in sorted({spec.kind for spec in specs}):
+        prefix = settings_.invoice_series if kind == Invoice.Kind.INVOICE else settings_.credit_note_series
+        series_of[kind] = f"{prefix}{local_year}"
+        wanted = sum(1 for spec in specs if spec.kind == kind)
+        last = document_numbers_take(organization=organization, series=series_of[kind], count=wanted)
+        drawn[kind] = iter(range(last - wanted + 1, last + 1))
+    postings, documents = [], []
+    for spec in specs:
+        customer, currency = spec.customer, spec.customer.currency
+        series, number = series_of[spec.kind], next(drawn[spec.kind])
+        document_number = f"{series}/{number:06d}"
+        net = sum((line.net for line in spec.lines), Decimal("0"))
+        vat = sum((line.vat for line in spec.lines), Decimal("0"))
+        revenue: dict[str, Decimal] = defaultdict(Decimal)
+        for line in spec.lines:
+            revenue[line.revenue_kind] += line.net
+        is_invoice = spec.kind == Invoice.Kind.INVOICE
+        if net or vat:
+            postings.append((len(documents), Posting(
+                organization=organization, currency=currency, posted_at=issued_at,
+                kind=JournalEntry.Kind.INVOICE if is_invoice else JournalEntry.Kind.CREDIT_NOTE,
+                reference=f"document:{document_number}",
+                memo=f"{'Invoice' if is_invoice else 'Credit note'} {document_number} {customer}",
+                lines=[(account_get(organization=organization, kind=Account.Kind.RECEIVABLE, currency=currency,
+                                    customer=customer), net + vat),
+                       (account_get(organization=organization, kind=Account.Kind.VAT, currency=currency), -vat)]
+                + [(account_get(organization=organization, kind=k, currency=currency), -amount)
+                   for k, amount in revenue.items()],
+            )))
+        documents.append(Invoice(
+            organization=organization, customer=customer, kind=spec.kind, series=series, number=number,
+            document_number=document_number, period=spec.period, issued_at=issued_at,
+            due_on=timezone.localtime(issued_at).date() + timedelta(days=settings_.payment_terms_days),
+            currency=currency, net=Money(net, currency), vat=Money(vat, currency), total=Money(net + vat, currency),
+            paid=Money(0, currency), credits=spec.credits, reason=spec.reason[:255], customer_name=customer.name,
+            customer_tax_id=customer.tax_id, customer_address=customer.address, billing_run=billing_run,
+        ))
+    entries = journal_post_many(postings=[posting for _, posting in postings])
+    for (index, _), entry in zip(postings, entries):
+        documents[index].journal_entry = entry
+    documents = Invoice.objects.bulk_create(documents)
     InvoiceLine.objects.bulk_create([
         InvoiceLine(invoice=invoice, position=i, kind=line.kind, description=line.description[:255],
                     session_id=line.session_id, quantity=line.quantity, unit=line.unit,
-                    unit_price=line.unit_price, net=Money(line.net, currency), vat_rate=line.vat_rate,
-                    vat=Money(line.vat, currency), total=Money(line.net + line.vat, currency))
-        for i, line in enumerate(lines, start=1)
-    ])
-    if charges:
-        moved = session_charges_mark_invoiced(charge_ids=[c.pk for c in charges], invoice_id=invoice.pk)
-        if moved != len(charges):
-            raise InvoiceError(f"Some sessions of {customer} were invoiced meanwhile; run the close again.")
-    return invoice
+                    unit_price=line.unit_price, net=Money(line.net, invoice.currency), vat_rate=line.vat_rate,
+                    vat=Money(line.vat, invoice.currency), total=Money(line.net + line.vat, invoice.currency))
+        for invoice, spec in zip(documents, specs) for i, line in enumerate(spec.lines, start=1)
+    ], batch_size=2000)
+    invoice_of_charge = {charge.pk: invoice.pk for invoice, spec in zip(documents, specs) for charge in spec.charges}
+    if invoice_of_charge:
+        moved = session_charges_mark_invoiced(invoice_of_charge=invoice_of_charge)
+        if moved != len(invoice_of_charge):
+            raise InvoiceError("Some sessions were invoiced meanwhile by another close; run the close again.")
+    return documents
+
+
+def document_numbers_take(*, organization, series: str, count: int) -> int:
+    """Consume `count` consecutive numbers of the series; returns the last one. Must run inside the issuing
+    transaction: the counter row stays locked until it commits, and a rollback gives the numbers back."""
+    counter = DocumentCounter.objects.select_for_update().filter(organization=organization, series=series).first()
+    if counter is None:
+        DocumentCounter.objects.get_or_create(organization=organization, series=series)
+        counter = DocumentCounter.objects.select_for_update().get(organization=organization, series=series)
+    counter.last_number += count
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
 
 
 @transaction.atomic
@@ -219,9 +269,10 @@ def invoice_credit(*, invoice: Invoice, reason: str, issued_at: datetime | None 
                    revenue_kind=(Account.Kind.PLAN_REVENUE if line.kind == InvoiceLine.Kind.PLAN_FEE
                                  else Account.Kind.REVENUE), session_id=line.session_id)
              for line in invoice.lines.all()]
-    note = _document_create(customer=invoice.customer, period=invoice.period, kind=Invoice.Kind.CREDIT_NOTE,
-                            lines=lines, issued_at=issued_at or timezone.now(), credits=invoice,
-                            reason=reason.strip())
+    note = _documents_create(specs=[_DocumentSpec(customer=invoice.customer, period=invoice.period,
+                                                  kind=Invoice.Kind.CREDIT_NOTE, lines=lines, credits=invoice,
+                                                  reason=reason.strip())],
+                             issued_at=issued_at or timezone.now())[0]
     invoice.status = Invoice.Status.CREDITED
     invoice.save(update_fields=["status"])
     return note

@@ -13,9 +13,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--organization", help="organization slug; all with postpaid customers when omitted")
         parser.add_argument("--month", required=True, help="YYYY-MM")
-        parser.add_argument("--pause", type=float, default=0.0, help="seconds to wait between customers")
+        parser.add_argument("--pause", type=float, default=0.0, help="seconds to wait between batches")
+        parser.add_argument("--batch", type=int, default=100, help="customers invoiced per transaction")
 
-    def handle(self, *args, organization=None, month, pause, **options):
+    def handle(self, *args, organization=None, month, pause, batch, **options):
         try:
             period = month_parse(month)
         except DomainError as error:
@@ -27,6 +28,6 @@ class Command(BaseCommand):
         else:
             organizations = list(Organization.objects.filter(customers__regime="postpaid").distinct())
         for org in organizations:
-            run = month_close(organization=org, period=period, pause_s=pause)
+            run = month_close(organization=org, period=period, pause_s=pause, batch=max(1, batch))
             self.stdout.write(f"{org.slug} {period:%Y-%m}: {run.status}, customers {run.progress}, "
                               f"invoices issued {run.invoices_issued}")
