@@ -299,8 +299,9 @@ class PriceForecast(models.Model):
 
     class Meta:
         ordering = ["station", "start_at"]
+        # The unique index also serves every read (a station's hours in a UTC range); no second index to maintain
+        # for the 240,000 rows a daily run writes.
         constraints = [models.UniqueConstraint(fields=["station", "start_at"], name="price_forecast_unique_hour")]
-        indexes = [models.Index(fields=["station", "local_date"], name="price_forecast_station_day")]
 
     def __str__(self) -> str:
         return f"{self.station.ocpp_id} {self.local_date} {self.local_hour:02d}h {self.variable_price_per_kwh}"

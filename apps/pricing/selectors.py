@@ -2,7 +2,7 @@
 price panel and the JSON endpoint."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
@@ -67,7 +67,10 @@ def forecast_rows(*, station: ChargingStation, day: date | None = None,
     """Stored rows of one site-local day, or (day None) of the 24 hours from the current hour."""
     queryset = PriceForecast.objects.filter(station=station).order_by("start_at")
     if day is not None:
-        return list(queryset.filter(local_date=day))
+        zone = ZoneInfo(station.site.time_zone)
+        first = datetime.combine(day, time(0), zone)
+        return list(queryset.filter(start_at__gte=first, start_at__lt=datetime.combine(day + timedelta(days=1),
+                                                                                       time(0), zone)))
     first = (now or timezone.now()).astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
     return list(queryset.filter(start_at__gte=first, start_at__lt=first + 24 * HOUR))
 

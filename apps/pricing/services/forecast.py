@@ -280,8 +280,13 @@ def _save(rows: list[tuple]) -> int:
     quote = connection.ops.quote_name
     table = quote(PriceForecast._meta.db_table)
     names = ", ".join(quote(c) for c in COLUMNS)
+    # An hour whose prices and factors did not change is not rewritten at all (its computed_at stays): a rerun
+    # writes nothing, and PostgreSQL makes no new row versions.
+    compared = [c for c in UPDATE_FIELDS if c != "computed_at"]
     upsert = (f"ON CONFLICT ({quote('station_id')}, {quote('start_at')}) DO UPDATE SET "
-              + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in UPDATE_FIELDS))
+              + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in UPDATE_FIELDS)
+              + f" WHERE ({', '.join(f'{table}.{quote(c)}' for c in compared)}) <> "
+              + f"({', '.join(f'EXCLUDED.{quote(c)}' for c in compared)})")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             staging = quote("pricing_forecast_staging")
