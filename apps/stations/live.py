@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from apps.core.bulk import rows_update
+
 from .models import ChargingStation, Connector, StationStatusEvent
 
 CHARGING_STATUSES = frozenset({Connector.Status.CHARGING})
@@ -79,7 +81,8 @@ def connector_statuses_record(*, reports: list[StatusReport]) -> list[Connector 
     ])
     wanted = {(r.station_id, r.connector_number) for r in reports if r.connector_number >= 1}
     connectors = {(c.station_id, c.connector_id): c for c in Connector.objects.filter(
-        station_id__in={s for s, _ in wanted}, connector_id__in={n for _, n in wanted})}
+        station_id__in={s for s, _ in wanted}, connector_id__in={n for _, n in wanted})
+        if (c.station_id, c.connector_id) in wanted}
     missing = wanted - connectors.keys()
     if missing:
         powers = dict(ChargingStation.objects.filter(pk__in={s for s, _ in missing}).values_list("pk", "max_power_w"))
@@ -101,7 +104,5 @@ def connector_statuses_record(*, reports: list[StatusReport]) -> list[Connector 
         if connector.status not in CHARGING_STATUSES:
             connector.power_w = 0
         touched[connector.pk] = connector
-    if touched:
-        Connector.objects.bulk_update(list(touched.values()),
-                                      ["status", "error_code", "status_info", "status_at", "power_w"])
+    rows_update(objs=touched.values(), fields=["status", "error_code", "status_info", "status_at", "power_w"])
     return result

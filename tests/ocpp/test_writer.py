@@ -3,6 +3,7 @@ flushes what is queued."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timezone
 
 import pytest
@@ -34,14 +35,17 @@ async def test_meter_values_of_many_chargers_are_committed_in_shared_batches(ocp
     writer = writer_get()
     writer.max_delay_s = 0.02  # a wide window makes batching certain on a loaded test machine
 
-    async def charger(ocpp_id: str) -> None:
-        async with connected(ocpp_id) as cp:
-            for k in range(4):
-                payload = {"connectorId": 1, "meterValue": [{"timestamp": iso(datetime.now(timezone.utc)),
-                                                             "sampledValue": [{"value": str(1000 + k)}]}]}
-                assert await cp.result("MeterValues", payload) == {}
+    async def charger(cp) -> None:
+        for k in range(4):
+            payload = {"connectorId": 1, "meterValue": [{"timestamp": iso(datetime.now(timezone.utc)),
+                                                         "sampledValue": [{"value": str(1000 + k)}]}]}
+            assert await cp.result("MeterValues", payload) == {}
 
-    await asyncio.gather(*(charger(s.ocpp_id) for s in stations))
+    async with contextlib.AsyncExitStack() as stack:
+        # Connect one by one (admission reads run beside the writer: the suite's in-memory SQLite locks whole
+        # tables across connections), then send concurrently.
+        chargers = [await stack.enter_async_context(connected(s.ocpp_id)) for s in stations]
+        await asyncio.gather(*(charger(cp) for cp in chargers))
     assert await database_sync_to_async(MeterValue.objects.count)() == 48
     # 48 MeterValues plus connects and disconnects, in far fewer transactions than messages.
     assert writer.stats.ops >= 48 + 24

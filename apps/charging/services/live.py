@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.utils import timezone
 
+from apps.core.bulk import rows_update
 from apps.stations.live import StatusReport, connector_statuses_record
 from apps.stations.models import Connector
 
@@ -44,10 +45,9 @@ def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterV
     wanted = {(r.station_id, r.connector_number) for r in reports if r.connector_number >= 1}
     connectors: dict[tuple[int, int], Connector] = {}
     if wanted:
-        query = Q()
-        for station_id, number in wanted:
-            query |= Q(station_id=station_id, connector_id=number)
-        connectors = {(c.station_id, c.connector_id): c for c in Connector.objects.filter(query)}
+        connectors = {(c.station_id, c.connector_id): c for c in Connector.objects.filter(
+            station_id__in={s for s, _ in wanted}, connector_id__in={n for _, n in wanted})
+            if (c.station_id, c.connector_id) in wanted}
     rows: list[MeterValue] = []
     running: dict[int, ChargingSession] = {}
     attention: dict[int, ChargingSession] = {}
@@ -84,18 +84,21 @@ def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterV
                     session.charging_ended_at = at
                 elif watts > IDLE_POWER_W and session.charging_ended_at is not None:
                     session.charging_ended_at = None
-            (attention if flagged or session.pk in attention else running)[session.pk] = session
-            running.pop(session.pk, None) if session.pk in attention else None
+            if flagged or session.pk in attention:
+                attention[session.pk] = session
+                running.pop(session.pk, None)
+            else:
+                running[session.pk] = session
         if connector is not None and power is not None and connector.power_w != power[1]:
             connector.power_w = power[1]
             touched_connectors[connector.pk] = connector
     MeterValue.objects.bulk_create(rows)
-    if running:
-        ChargingSession.objects.bulk_update(list(running.values()), _RUNNING_FIELDS)
-    if attention:
-        ChargingSession.objects.bulk_update(list(attention.values()), _ATTENTION_FIELDS)
-    if touched_connectors:
-        Connector.objects.bulk_update(list(touched_connectors.values()), ["power_w"])
+    now = timezone.now()
+    for session in (*running.values(), *attention.values()):
+        session.updated_at = now
+    rows_update(objs=running.values(), fields=_RUNNING_FIELDS)
+    rows_update(objs=attention.values(), fields=_ATTENTION_FIELDS)
+    rows_update(objs=touched_connectors.values(), fields=["power_w"])
     return reports
 
 
@@ -109,11 +112,10 @@ def status_notifications_record_many(*, reports: list[StatusReport]) -> None:
                                                           Connector.Status.CHARGING)}
     if not ended:
         return
-    query = Q()
-    for station_id, number in ended:
-        query |= Q(station_id=station_id, connector_number=number)
     changed = []
-    for session in ChargingSession.objects.filter(query, state=ChargingSession.State.ACTIVE):
+    for session in ChargingSession.objects.filter(station_id__in={s for s, _ in ended},
+                                                  connector_number__in={n for _, n in ended},
+                                                  state=ChargingSession.State.ACTIVE):
         report = ended.get((session.station_id, session.connector_number))
         if report is None or report.reported_at < session.started_at:
             continue
@@ -124,5 +126,7 @@ def status_notifications_record_many(*, reports: list[StatusReport]) -> None:
         elif session.charging_ended_at is None and session.energy_wh > 0:
             session.charging_ended_at = report.reported_at
             changed.append(session)
-    if changed:
-        ChargingSession.objects.bulk_update(changed, ["charging_ended_at", "updated_at"])
+    now = timezone.now()
+    for session in changed:
+        session.updated_at = now
+    rows_update(objs=changed, fields=["charging_ended_at", "updated_at"])
