@@ -180,6 +180,8 @@ async def connect_all(chargers: list[LoadCharger], stop: asyncio.Event, ramp: fl
     started = loop.time()
     batch = max(1, int(ramp / 20))
     for i, charger in enumerate(chargers):
+        if loop.time() - started > deadline_s:
+            break  # an overloaded machine cannot even start them all in time: the rest count as not connected
         charger.task = asyncio.create_task(charger.sim.run(stop))
         if (i + 1) % batch == 0:
             await asyncio.sleep(0.05)
@@ -394,7 +396,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stations", type=int, default=TARGET_CONNECTIONS, help="connections to hold")
     parser.add_argument("--chargers", type=int, default=1000, help="chargers sending MeterValues")
-    parser.add_argument("--rates", default="1000,2000,4000,6000", help="offered MeterValues msg/s, stepped")
+    parser.add_argument("--rates", default="250,500,1000,2000,4000,6000", help="offered MeterValues msg/s, stepped")
     parser.add_argument("--step-seconds", type=float, default=15)
     parser.add_argument("--ramp", type=float, default=400, help="new connections per second")
     parser.add_argument("--connect-deadline", type=float, default=150)
