@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from apps.ocpp.writer import writers_stop
 from evnet.asgi import application
@@ -67,9 +69,12 @@ async def connected(ocpp_id: str, *, password: str = PASSWORD, path: str | None 
 
 @pytest.fixture
 async def ocpp_writer():
-    """Flush and stop this event loop's group-commit writer after the test (closes its database connection)."""
+    """Flush and stop this event loop's group-commit writer after the test (closes its database connection), and
+    close the connection of asgiref's thread-sensitive thread where the test's own reads ran, so PostgreSQL can drop
+    the test database at the end of the run."""
     yield
     await writers_stop()
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -30,8 +30,13 @@ def _stations(n: int) -> list:
     return stations
 
 
-async def test_meter_values_of_many_chargers_are_committed_in_shared_batches(ocpp_writer, db):
-    stations = await database_sync_to_async(_stations)(12)
+@pytest.fixture
+def twelve_stations(db):
+    return _stations(12)
+
+
+async def test_meter_values_of_many_chargers_are_committed_in_shared_batches(twelve_stations, ocpp_writer):
+    stations = twelve_stations
     writer = writer_get()
     writer.max_delay_s = 0.02  # a wide window makes batching certain on a loaded test machine
 
