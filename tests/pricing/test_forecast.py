@@ -225,3 +225,20 @@ def test_forecast_command_names_unknown_stations(capsys):
         call_command("pricing_forecast", "--station", "NOPE")
     with pytest.raises(CommandError, match="not a date"):
         call_command("pricing_forecast", "--date", "2026-13-40")
+
+
+def test_identical_stations_of_a_garage_each_get_their_own_rows_and_a_differing_one_differs():
+    station = figure2_station()
+    twin = StationFactory(site=station.site, ocpp_id="SP-DC02", max_power_w=7400)
+    StationPricing.objects.create(station=twin, feeder=station.dynamic_pricing.feeder, alpha=D("1"), beta=D("0.6"),
+                                  gamma=D("0.35"), fixed_price=D("2.00"), min_price_per_kwh=D("1.00"),
+                                  investment_per_kwh=D("0.40"), idle_fee_per_minute=D("0.50"))
+    other = StationFactory(site=station.site, ocpp_id="SP-DC03", max_power_w=7400)
+    StationPricing.objects.create(station=other, feeder=station.dynamic_pricing.feeder, alpha=D("0.5"),
+                                  beta=D("0.6"), gamma=D("0.35"), fixed_price=D("2.00"), min_price_per_kwh=D("1.00"),
+                                  investment_per_kwh=D("0.40"), idle_fee_per_minute=D("0.50"))
+    run = forecast_compute(now=NOW, day=WEDNESDAY)
+    assert (run.stations, run.rows) == (3, 72)
+    assert _prices(station, WEDNESDAY) == _prices(twin, WEDNESDAY) == FIGURE2
+    # α = 0.5 at 18h: 1 + 0.5 × 1.00 + 0.6 = 2.10
+    assert _prices(other, WEDNESDAY)[18] == "2.10"

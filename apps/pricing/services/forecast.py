@@ -108,6 +108,7 @@ class _Inputs:
         for profile in StationOccupancy.objects.filter(station_id__in=station_ids,
                                                        sessions_counted__gte=MIN_SESSIONS_TO_LEARN):
             self.learned[(profile.station_id, profile.day_type)] = _decimals(profile.shares)
+        self.learned_stations = {station_id for station_id, _ in self.learned}
         self.defaults = {(d.organization_id, d.day_type): _decimals(d.shares)
                          for d in OccupancyDefault.objects.filter(organization_id__in=org_ids)}
         self._utility_load_cache = {}
@@ -164,20 +165,41 @@ COLUMNS = ["station_id", "start_at"] + UPDATE_FIELDS
 DM_QUANTUM = Decimal("0.0001")
 
 
+def _coefficient_key(pricing: StationPricing) -> tuple:
+    return (pricing.alpha, pricing.beta, pricing.gamma, pricing.fixed_price, pricing.min_price_per_kwh,
+            pricing.investment_per_kwh, pricing.profit_per_kwh, pricing.idle_fee_per_minute,
+            pricing.occupancy_threshold)
+
+
 def forecast_rows_compute(*, pricings: list[StationPricing], slots_by_station: dict[int, list[HourSlot]],
                           now: datetime, live_shares: dict[int, Decimal] | None = None,
                           run: ForecastRun | None = None) -> list[tuple]:
     """Forecast rows (tuples in COLUMNS order) for the given stations and hours. `live_shares` (station → share of
     connectors in use now) replaces the expected occupancy. Stations missing an energy tariff or a load curve are
-    left out and named in `run.skipped`. The hot loop of the daily job (10,000 stations × 24 hours): stations with
-    the same coefficients and factors share one evaluation of the formula."""
+    left out and named in `run.skipped`.
+
+    The hot loop of the daily job (10,000 stations × 24 hours). Stations whose every input is the same — same site,
+    feeder, coefficients, power, hours and occupancy curve (the chargers of one garage, typically) — get identical
+    rows but for the station, so each such group is computed once; and groups with the same coefficients and
+    factors share one evaluation of the formula."""
     run = run if run is not None else ForecastRun()
     inputs = _Inputs(pricings)
+    groups: dict[tuple, list[StationPricing]] = {}
+    for pricing in pricings:
+        station = pricing.station
+        slots = slots_by_station.get(station.pk, [])
+        own_curve = station.pk in inputs.learned_stations
+        key = (id(slots), station.site_id, pricing.feeder_id, _coefficient_key(pricing), station.max_power_w,
+               station.pk if own_curve else None,
+               live_shares.get(station.pk, ZERO) if live_shares is not None else None)
+        groups.setdefault(key, []).append(pricing)
+
     seasons = {}
     plans = []
     demand_by_utility_hour = defaultdict(lambda: ZERO)
     live = PriceForecast.OccupancySource.LIVE
-    for pricing in pricings:
+    for members in groups.values():
+        pricing = members[0]
         station = pricing.station
         station_id = station.pk
         organization_id = station.site.organization_id
@@ -185,6 +207,7 @@ def forecast_rows_compute(*, pricings: list[StationPricing], slots_by_station: d
         utility_id = utility.pk
         feeder_id = pricing.feeder_id
         power_kw = Decimal(station.max_power_w or 0) / KW
+        multiplicity = len(members)
         per_day = {}
         hours = []
         problem = None
@@ -212,27 +235,27 @@ def forecast_rows_compute(*, pricings: list[StationPricing], slots_by_station: d
             else:
                 share = curve[slot.local_hour] if curve else ZERO
             demand_kw = share * power_kw
-            demand_by_utility_hour[(utility_id, slot.start_at)] += demand_kw
+            demand_by_utility_hour[(utility_id, slot.start_at)] += demand_kw * multiplicity
             hours.append((slot, season, tariff, load, share, source, demand_kw))
         if problem:
-            run.skipped[station.ocpp_id] = problem
+            for member in members:
+                run.skipped[member.station.ocpp_id] = problem
             continue
-        plans.append((pricing, hours))
+        plans.append((members, hours))
 
     computed = {}
     pv_cache = {}
     rows = []
-    for pricing, hours in plans:
+    for members, hours in plans:
+        pricing = members[0]
         station = pricing.station
-        station_id = station.pk
         site_id = station.site_id
         currency = station.site.currency
         utility_id = pricing.feeder.utility_id
         coefficients = coefficients_of(pricing)
         threshold = pricing.occupancy_threshold
-        coefficient_key = (coefficients.alpha, coefficients.beta, coefficients.gamma, coefficients.fixed_price,
-                           coefficients.min_price_per_kwh, coefficients.investment_per_kwh,
-                           coefficients.profit_per_kwh, coefficients.idle_fee_per_minute)
+        coefficient_key = _coefficient_key(pricing)
+        tails = []
         for slot, season, (prices, periods), (load_pu, _), share, source, demand_kw in hours:
             h = slot.local_hour
             pv_key = (site_id, utility_id, season, slot.day_type)
@@ -260,9 +283,12 @@ def forecast_rows_compute(*, pricings: list[StationPricing], slots_by_station: d
                                           result.idle_fee_per_minute, result.dm.quantize(DM_QUANTUM),
                                           result.clamped)
             fixed, variable, idle, dm, clamped = priced
-            rows.append((station_id, slot.start_at, slot.local_date, h, currency, fixed, variable, idle, prices[h],
-                         periods[h], load_pu[h], f_occ, f_pv_local, f_pv_global, dm, clamped, share, source, now))
-        run.stations += 1
+            tails.append((slot.start_at, slot.local_date, h, currency, fixed, variable, idle, prices[h], periods[h],
+                          load_pu[h], f_occ, f_pv_local, f_pv_global, dm, clamped, share, source, now))
+        for member in members:
+            head = (member.station_id,)
+            rows.extend([head + tail for tail in tails])
+        run.stations += len(members)
     return rows
 
 
@@ -324,18 +350,23 @@ def forecast_compute(*, now: datetime, day: date | None = None, station_ids: lis
     already stored are left as they are."""
     pricings = _pricings(station_ids)
     slots_by_station = {}
+    shared = {}     # stations in the same zone share one list of hours (forecast_rows_compute groups by it)
     for pricing in pricings:
-        zone = ZoneInfo(pricing.station.site.time_zone)
-        days = [day] if day else [now.astimezone(zone).date() + timedelta(days=n) for n in (0, 1)]
-        slots_by_station[pricing.station_id] = [s for d in days for s in local_day_slots(day=d, zone=zone)]
-    started = set()
-    all_starts = [s.start_at for slots in slots_by_station.values() for s in slots if s.start_at <= now]
+        time_zone = pricing.station.site.time_zone
+        if time_zone not in shared:
+            zone = ZoneInfo(time_zone)
+            days = [day] if day else [now.astimezone(zone).date() + timedelta(days=n) for n in (0, 1)]
+            shared[time_zone] = [s for d in days for s in local_day_slots(day=d, zone=zone)]
+        slots_by_station[pricing.station_id] = shared[time_zone]
+    all_starts = [s.start_at for slots in shared.values() for s in slots if s.start_at <= now]
     if all_starts:
-        started = set(PriceForecast.objects.filter(
-            station_id__in=list(slots_by_station), start_at__gte=min(all_starts), start_at__lte=now,
-        ).values_list("station_id", "start_at"))
-    for station_id, slots in slots_by_station.items():
-        slots_by_station[station_id] = [s for s in slots if (station_id, s.start_at) not in started]
+        started = defaultdict(set)
+        for station_id, start_at in PriceForecast.objects.filter(
+                station_id__in=list(slots_by_station), start_at__gte=min(all_starts), start_at__lte=now,
+        ).values_list("station_id", "start_at"):
+            started[station_id].add(start_at)
+        for station_id, begun in started.items():
+            slots_by_station[station_id] = [s for s in slots_by_station[station_id] if s.start_at not in begun]
     run = ForecastRun()
     rows = forecast_rows_compute(pricings=pricings, slots_by_station=slots_by_station, now=now, run=run)
     run.rows = _save(rows)
