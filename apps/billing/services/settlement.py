@@ -208,11 +208,13 @@ def session_charges_mark_invoiced(*, invoice_of_charge: dict[int, int]) -> int:
         for start in range(0, len(items), 1000):
             chunk = items[start:start + 1000]
             # One UPDATE … FROM a list of (charge, invoice) pairs (PostgreSQL and SQLite ≥ 3.33 alike).
+            # (Both name the VALUES columns column1, column2; a statement that starts with UPDATE gets a rowcount.)
             cursor.execute(
-                f"WITH v(charge_id, invoice_id) AS (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) "
-                f"UPDATE {table} SET status = %s, invoice_id = v.invoice_id FROM v "
+                f"UPDATE {table} SET status = %s, invoice_id = v.invoice_id "
+                f"FROM (SELECT column1 AS charge_id, column2 AS invoice_id "
+                f"FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS pairs) AS v "
                 f"WHERE {table}.id = v.charge_id AND {table}.status = %s",
-                [value for pair in chunk for value in pair]
-                + [SessionCharge.Status.INVOICED.value, SessionCharge.Status.TO_INVOICE.value])
+                [SessionCharge.Status.INVOICED.value] + [value for pair in chunk for value in pair]
+                + [SessionCharge.Status.TO_INVOICE.value])
             moved += cursor.rowcount
     return moved
