@@ -105,6 +105,14 @@ def _customer_resolver():
     cards = {}
     by_user = {}
 
+    def preload(*, id_tag_ids: set[int]) -> None:
+        """Load the cards of a whole chunk in one query."""
+        wanted = id_tag_ids - cards.keys()
+        found = {card.id_tag_id: card for card in CustomerCard.objects.select_related("customer", "id_tag")
+                 .filter(id_tag_id__in=wanted)}
+        for id_tag_id in wanted:
+            cards[id_tag_id] = found.get(id_tag_id)
+
     def resolve(*, organization_id: int, id_tag_id: int | None, user_id: int | None) -> Customer | None:
         if id_tag_id is not None:
             if id_tag_id not in cards:
@@ -122,6 +130,7 @@ def _customer_resolver():
             by_user[key] = Customer.objects.filter(organization_id=organization_id, user_id=user_id).first()
         return by_user[key]
 
+    resolve.preload = preload
     return resolve
 
 
@@ -154,6 +163,7 @@ def session_prices_settle(*, limit: int | None = None, chunk: int = 2000) -> dic
         after = rows[-1]["session_id"]
         missing = {r["session__station__site__organization_id"] for r in rows} - organizations.keys()
         organizations.update(Organization.objects.in_bulk(missing))
+        resolve.preload(id_tag_ids={r["session__id_tag_id"] for r in rows if r["session__id_tag_id"]})
         bulk = []
         for row in rows:
             organization_id = row["session__station__site__organization_id"]
