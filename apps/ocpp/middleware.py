@@ -48,7 +48,9 @@ class OcppAdmissionMiddleware:
             return await deny(scope, receive, send, status=400,
                               reason=f"This endpoint speaks OCPP 1.6J only: request subprotocol {SUBPROTOCOL}.")
         credentials = basic_credentials(scope.get("headers") or [])
-        admission: Admission = await database_sync_to_async(station_admit)(
+        # Off the thread-sensitive executor: admissions of a reconnect storm run in parallel threads instead of
+        # queueing behind each other (and behind every other sync call of the process).
+        admission: Admission = await database_sync_to_async(station_admit, thread_sensitive=False)(
             ocpp_id=ocpp_id, organization_slug=kwargs.get("organization_slug"), credentials=credentials)
         if not admission.ok:
             logger.warning("refused OCPP connection %s from %s: %s", ocpp_id, scope.get("client"), admission.reason)

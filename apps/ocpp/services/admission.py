@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from apps.organizations.models import Organization
 from apps.stations.models import ChargingStation, ocpp_id_validator
@@ -92,7 +93,9 @@ def station_admit(*, ocpp_id: str, organization_slug: str | None,
         ocpp_id_validator(ocpp_id)
     except ValidationError:
         return Admission(False, 400, f"{ocpp_id!r} is not a valid OCPP identity")
-    station = ChargingStation.objects.select_related("site__organization").filter(ocpp_id__iexact=ocpp_id).first()
+    # LOWER(ocpp_id) = lower(id) uses the unique index on LOWER(ocpp_id); ocpp_id__iexact (UPPER = UPPER) cannot.
+    station = ChargingStation.objects.select_related("site__organization").alias(
+        ocpp_id_lower=Lower("ocpp_id")).filter(ocpp_id_lower=ocpp_id.lower()).order_by().first()
     if station is not None:
         if organization_slug and station.site.organization.slug != organization_slug:
             return Admission(False, 401, f"{ocpp_id} does not belong to organization {organization_slug}")
