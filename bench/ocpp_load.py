@@ -235,7 +235,9 @@ async def drive(url: str, args, label: str, server_pid: int | None, profile_dir:
     active = [c for c in booted if c.transaction_id is not None]
     print(f"[{label}] {len(active)} transactions started", flush=True)
     loop = asyncio.get_running_loop()
-    for rate in args.rates:
+    if not active:
+        print(f"[{label}] no charger could start a transaction: no throughput to measure", flush=True)
+    for rate in args.rates if active else []:
         window = Window()
         for c in active:
             c.window = window
