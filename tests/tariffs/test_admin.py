@@ -13,7 +13,7 @@ from tests.factories import OrganizationFactory, UserFactory, clerk_for
 
 from .factories import SIMPLE_EUR, TariffFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_calendars")]
 JAN = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 

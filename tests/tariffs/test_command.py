@@ -97,7 +97,7 @@ def test_meter_reset_is_priced_when_accepted(tmp_path):
 
 
 @pytest.mark.django_db
-def test_tariff_ocpi_import_then_export(tmp_path):
+def test_tariff_ocpi_import_then_export(tmp_path, shipped_calendars):
     from tests.factories import OrganizationFactory
 
     org = OrganizationFactory(slug="tejo")

@@ -16,7 +16,7 @@ from tests.factories import OrganizationFactory, SiteFactory, StationFactory
 from .factories import SIMPLE_EUR, TariffFactory
 from .helpers import SAO_PAULO, D, local
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_calendars")]
 JAN = datetime(2026, 1, 1, tzinfo=timezone.utc)
 JUN = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
@@ -26,7 +26,7 @@ def eur(price: str, **extra) -> dict:
         {"price_components": [{"type": "ENERGY", "price": Decimal(price), "step_size": 1}]}], **extra}
 
 
-def test_migration_loaded_the_retailer_calendars():
+def test_shipped_retailer_calendars_are_loaded():
     codes = set(TouCalendar.objects.values_list("code", flat=True))
     assert {"erse-btn-weekly-tri", "erse-btn-daily-bi", "chazemo-tejo-weekly", "br-branca-enel-sp"} <= codes
     enel = TouCalendar.objects.get(code="br-branca-enel-sp")
