@@ -53,3 +53,15 @@ def redis_url(settings) -> str:
 def _evnet_var_dir(tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     os.makedirs(settings.MEDIA_ROOT, exist_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layers():
+    """Each test gets channel-layer instances of its own. pytest-asyncio gives every async test a new event loop,
+    and a channels_redis layer object is bound to the loop that first received on it (its receive lock and
+    connection pools): reusing the process-wide instance across tests makes later receives fail or hang."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
