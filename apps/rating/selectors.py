@@ -5,7 +5,10 @@ from django.db.models import QuerySet
 
 from apps.charging.models import ChargingSession, MeterValue
 from apps.organizations.selectors import queryset_scope
+from apps.pricing.exceptions import DynamicPricingNotConfigured, ForecastInputsMissing
+from apps.pricing.selectors import price_schedule_for
 from apps.tariffs.engine.rating import Reading, RatingResult, rate
+from apps.tariffs.engine.types import PriceSchedule
 from apps.tariffs.selectors import tariff_spec_for
 
 from .exceptions import SessionNotFound, TariffMissing
@@ -61,7 +64,20 @@ def session_rate(*, session: ChargingSession, points: list[tuple], stopped_at) -
         charging_ended_at = None
     return rate(tariff=spec, readings=[Reading(at=at, energy_wh=wh) for at, wh in points],
                 started_at=session.started_at, stopped_at=stopped_at, charging_ended_at=charging_ended_at,
-                time_zone=session.station.site.time_zone, user_group=user_group)
+                time_zone=session.station.site.time_zone, user_group=user_group,
+                price_schedule=session_price_schedule(session=session, spec=spec, stopped_at=stopped_at))
+
+
+def session_price_schedule(*, session: ChargingSession, spec, stopped_at) -> PriceSchedule | None:
+    """The station's published ANEEL dynamic prices for the session's hours, when its tariff has dynamic
+    (`evnet_dynamic`) components. Without a configured dynamic price the engine falls back to the tariff's own
+    price and flags `dynamic_price_missing` on the result (issue 8: the receipt shows which price applied)."""
+    if not any(c.evnet_dynamic for element in spec.elements for c in element.price_components):
+        return None
+    try:
+        return price_schedule_for(station=session.station, start_at=session.started_at, end_at=stopped_at)
+    except (DynamicPricingNotConfigured, ForecastInputsMissing):
+        return None
 
 
 def session_cost_running(*, session_id: int) -> RatingResult:
