@@ -1,4 +1,5 @@
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -20,3 +21,19 @@ def readyz(request):
     if problems:
         return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
     return JsonResponse({"status": "ok", "checks": {"database": "ok", "channel_layer": "ok"}})
+
+
+def page_not_found(request, exception):
+    """404 for a URL that matches nothing: the API's one error body under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such API endpoint.", "fields": {}}},
+                            status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """500 (a bug): the API's one error body under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "server_error", "message": "Internal error.", "fields": {}}},
+                            status=500)
+    return defaults.server_error(request)

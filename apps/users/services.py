@@ -39,3 +39,19 @@ def id_tag_register(*, uid: str, organization, owner=None, label: str = "", user
     id_tag.full_clean()
     id_tag.save()
     return id_tag, created
+
+
+@transaction.atomic
+def user_profile_update(*, user, **fields):
+    """A person edits their own name, e-mail, phone or language; nothing else (roles and staff flags are the
+    back-office's)."""
+    allowed = {"first_name", "last_name", "email", "phone", "preferred_language"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"not editable by the person: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(user, name, value)
+    if fields:
+        user.full_clean(exclude=["password", "username"])
+        user.save(update_fields=list(fields))
+    return user

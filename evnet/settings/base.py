@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "djmoney",
     "django_celery_beat",
     # evnet, lowest layer first (see STYLE.md "Who imports whom").
@@ -162,21 +163,47 @@ CURRENCY_CHOICES = [("EUR", "Euro"), ("BRL", "Brazilian real")]
 
 # --- REST framework ---
 REST_FRAMEWORK = {
+    # Apps send "Authorization: Token <key>" (POST /api/v1/auth/token/); the browsable API and the docs use the
+    # admin's session cookie.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.EvnetAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "evnet.exceptions.api_exception_handler",
+    # Per-user throttling (per IP for anonymous callers: only the token endpoint and the schema are open).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("EVNET_API_THROTTLE_ANON", default="60/min"),
+        "user": env.str("EVNET_API_THROTTLE_USER", default="600/min"),
+        "token": env.str("EVNET_API_THROTTLE_TOKEN", default="10/min"),
+    },
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "evnet API",
-    "DESCRIPTION": "Drivers, fleet managers and integrators of the evnet charging network.",
+    "DESCRIPTION": (
+        "Drivers, fleet managers and integrators of the evnet charging network. Authenticate with "
+        "`Authorization: Token <key>` (POST /api/v1/auth/token/). Money is {\"amount\": \"12.34\", \"currency\": "
+        "\"EUR\"}; timestamps are ISO 8601 in UTC; every error is {\"error\": {\"code\", \"message\", \"fields\"}}."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the drf-spectacular-sidecar package: the docs work without any CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- evnet itself ---

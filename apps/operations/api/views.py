@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.schema import error_responses
 from apps.organizations.selectors import queryset_scope
 from apps.stations.models import ChargingStation
 
@@ -29,6 +31,9 @@ class StationCommandView(APIView):
         action = serializers.CharField()
         response = serializers.DictField()
 
+    @extend_schema(request=InputSerializer,
+                   responses={200: OutputSerializer, **error_responses(400, 403, 404, 409, 502, 504)},
+                   summary="Send an OCPP command to a station (back-office staff)")
     def post(self, request, ocpp_id: str):
         stations = queryset_scope(queryset=ChargingStation.objects.select_related("site"), user=request.user,
                                   organization_path="site__organization")
