@@ -23,7 +23,21 @@ CHECKS = [
 
 
 @pytest.fixture
-def tokens(db):
+def _keep_test_connection():
+    """Schemathesis calls the WSGI application itself, whose request signals close the database connection — and
+    with it the test's transaction. Django's own test client detaches the same handler for the same reason."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def tokens(db, _keep_test_connection):
     """A small network with a driver and a fleet manager (tests/api/population.py), and their API tokens."""
     people = api_population()
     return {role: Token.objects.get_or_create(user=user)[0].key for role, user in people.items()}
