@@ -4,5 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("apps.core.api.urls")),
+    path("", include("apps.fleets.api.urls")),
     path("", include("apps.users.api.urls")),
 ]

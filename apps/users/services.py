@@ -1,11 +1,13 @@
 """Writes for people, cards and vehicles."""
 from __future__ import annotations
 
+import secrets
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
-from .models import IdTag
+from .models import IdTag, User
 
 
 @transaction.atomic
@@ -55,3 +57,23 @@ def user_profile_update(*, user, **fields):
         user.full_clean(exclude=["password", "username"])
         user.save(update_fields=list(fields))
     return user
+
+
+@transaction.atomic
+def user_create_with_password(*, email: str, first_name: str = "", last_name: str = "",
+                              phone: str = "") -> tuple[User, str]:
+    """A new person who logs in with their e-mail. Returns the user and a generated initial password (stored only
+    as a hash): the caller hands it over once. The username is the e-mail, suffixed when another account already
+    uses it (e-mails are not unique across organizations)."""
+    email = User.objects.normalize_email(email).strip()
+    base = email.lower()[:140]
+    username, n = base, 1
+    while User.objects.filter(username__iexact=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    password = secrets.token_urlsafe(12)
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name, phone=phone)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user, password

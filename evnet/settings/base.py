@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.operations",
     "apps.billing",
     "apps.invoices",
+    "apps.fleets",
     "apps.pricing",
     "apps.simulator",
     "apps.provisioning",
