@@ -1,0 +1,43 @@
+"""Schemathesis over the fleet managers' endpoints *inside the manager's own fleet* (tests/api/test_schemathesis.py
+sends random fleet ids, which mostly meet the 404): every generated example — valid and invalid query strings and
+bodies, on real drivers, vehicles, cards, plans and invoices — gets no 5xx and a response that matches the schema."""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings as hypothesis_settings
+from schemathesis import checks
+
+from evnet.wsgi import application
+from tests.api.test_schemathesis import _keep_test_connection  # noqa: F401 (fixture)
+
+from .conftest import make_fleet
+from .test_cross_tenant import objects_of
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(path_regex=r"^/api/v1/fleets/")
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
+
+@pytest.fixture
+def fleet_objects(db, _keep_test_connection):  # noqa: F811
+    fleet = make_fleet("Frota S", "frota-s", uid_prefix="FS", plate_prefix="SS")
+    ids = objects_of(fleet)
+    return fleet, {"fleet_id": fleet.org.pk, **{f"{name}_id": pk for name, pk in ids.items()}}
+
+
+@pytest.mark.django_db(transaction=False)
+@schema.parametrize()
+@hypothesis_settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_fleet_endpoints_never_fail_and_match_their_schema(case, fleet_objects):
+    fleet, ids = fleet_objects
+    for name in list(case.path_parameters or {}):
+        if name in ids:
+            case.path_parameters[name] = ids[name]
+    response = case.call(headers={"Authorization": f"Token {fleet.client._credentials['HTTP_AUTHORIZATION'][6:]}"})
+    case.validate_response(response, checks=CHECKS)
