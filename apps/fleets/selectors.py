@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import (Count, DecimalField, DurationField, ExpressionWrapper, F, OuterRef, Prefetch, Q,
+from django.db.models import (Count, DecimalField, DurationField, ExpressionWrapper, F, OuterRef, Prefetch,
                               QuerySet, Subquery, Sum, Value)
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone

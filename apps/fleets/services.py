@@ -52,6 +52,9 @@ def fleet_driver_register(*, fleet: Organization, email: str, first_name: str = 
 
     A person of another organization with the same e-mail is not reused: linking them would show this manager
     another tenant's person. They get a separate account; the back-office can merge accounts."""
+    # Registrations in one organization queue on its row, so two simultaneous requests with the same new e-mail
+    # cannot both create an account.
+    Organization.objects.select_for_update().filter(pk=fleet.pk).first()
     members = Membership.objects.filter(organization=fleet).values("user_id")
     driver = (User.objects.select_for_update().filter(pk__in=members, email__iexact=email.strip())
               .order_by("pk").first())

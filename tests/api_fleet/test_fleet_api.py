@@ -21,7 +21,6 @@ from apps.invoices.services.documents import invoice_issue_monthly
 from apps.organizations.models import Membership
 from apps.users.models import IdTag
 from tests.billing.factories import CustomerFactory, PlanFactory
-from tests.factories import UserFactory
 
 from .conftest import api_client, charge, utc
 

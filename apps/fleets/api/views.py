@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from djmoney.money import Money
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +34,8 @@ from ..selectors import (USAGE_GROUPS, USAGE_MAX_DAYS, default_period, driver_cu
 from ..services import fleet_card_set_status, fleet_driver_register
 from .filters import CardFilter, InvoiceFilter, SessionFilter, VehicleFilter
 
+PAGE_PARAMS = [OpenApiParameter("page", OpenApiTypes.INT, description="Page number (from 1)"),
+               OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page, at most 200")]
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 FLEET_ID = OpenApiParameter("fleet_id", OpenApiTypes.INT, OpenApiParameter.PATH,
                             description="The organization (GET /api/v1/fleets/ lists yours).")
@@ -110,7 +113,8 @@ class FleetListView(APIView):
         def get_time_zone(self, fleet) -> str:
             return str(fleet_time_zone(fleet=fleet))
 
-    @extend_schema(operation_id="fleets_list", responses={200: page_of(OutputSerializer, "FleetListPage"), **error_responses(400, 401, 404)},
+    @extend_schema(parameters=PAGE_PARAMS, operation_id="fleets_list",
+                   responses={200: page_of(OutputSerializer, "FleetListPage"), **error_responses(400, 401, 404)},
                    summary="Organizations where you are a fleet manager or organization admin")
     def get(self, request):
         return paginated(request=request, view=self, queryset=fleet_list(user=request.user),
@@ -194,7 +198,7 @@ class FleetDriverListView(APIView):
             allow_null=True, help_text="Only for a new account, shown this once (stored only as a hash): hand it "
                                        "to the driver to log in to the app. null for an existing account.")
 
-    @extend_schema(operation_id="fleets_drivers_list", parameters=[FLEET_ID],
+    @extend_schema(operation_id="fleets_drivers_list", parameters=[*PAGE_PARAMS, FLEET_ID],
                    responses={200: page_of(DriverSerializer, "FleetDriverPage"), **error_responses(400, 401, 404)},
                    summary="The fleet's drivers: cards, vehicles, plan and this month's energy")
     def get(self, request, fleet_id: int):
@@ -252,7 +256,7 @@ VEHICLE_FILTERS = [
 
 
 class FleetVehicleListView(APIView):
-    @extend_schema(operation_id="fleets_vehicles_list", parameters=[FLEET_ID, *VEHICLE_FILTERS],
+    @extend_schema(operation_id="fleets_vehicles_list", parameters=[*PAGE_PARAMS, FLEET_ID, *VEHICLE_FILTERS],
                    responses={200: page_of(VehicleSerializer, "FleetVehiclePage"), **error_responses(400, 401, 404)},
                    summary="The fleet's vehicles")
     def get(self, request, fleet_id: int):
@@ -291,7 +295,7 @@ CARD_FILTERS = [
 
 
 class FleetCardListView(APIView):
-    @extend_schema(operation_id="fleets_cards_list", parameters=[FLEET_ID, *CARD_FILTERS],
+    @extend_schema(operation_id="fleets_cards_list", parameters=[*PAGE_PARAMS, FLEET_ID, *CARD_FILTERS],
                    responses={200: page_of(CardSerializer, "FleetCardPage"), **error_responses(400, 401, 404)},
                    summary="The fleet's RFID cards, filterable by status and driver")
     def get(self, request, fleet_id: int):
@@ -372,7 +376,7 @@ class PlanSerializer(serializers.Serializer):
 
 
 class FleetPlanListView(APIView):
-    @extend_schema(operation_id="fleets_plans_list", parameters=[FLEET_ID],
+    @extend_schema(operation_id="fleets_plans_list", parameters=[*PAGE_PARAMS, FLEET_ID],
                    responses={200: page_of(PlanSerializer, "FleetPlanPage"), **error_responses(400, 401, 404)},
                    summary="The fleet's plans with their subscriptions and this month's use of the included energy")
     def get(self, request, fleet_id: int):
@@ -555,7 +559,7 @@ def _sessions(*, fleet, request):
 
 
 class FleetSessionListView(APIView):
-    @extend_schema(operation_id="fleets_sessions_list", parameters=[FLEET_ID, *SESSION_FILTERS],
+    @extend_schema(operation_id="fleets_sessions_list", parameters=[*PAGE_PARAMS, FLEET_ID, *SESSION_FILTERS],
                    responses={200: page_of(SessionSerializer, "FleetSessionPage"), **error_responses(400, 401, 404)},
                    summary="Sessions with the fleet's cards, newest first, with filters")
     def get(self, request, fleet_id: int):
@@ -611,7 +615,7 @@ class InvoiceSerializer(serializers.Serializer):
     pdf_url = serializers.SerializerMethodField()
 
     def get_pdf_url(self, invoice) -> str:
-        return f"/api/v1/fleets/{invoice.organization_id}/invoices/{invoice.pk}/pdf/"
+        return reverse("api-fleet-invoice-pdf", kwargs={"fleet_id": invoice.organization_id, "invoice_id": invoice.pk})
 
 
 class InvoiceLineSerializer(serializers.Serializer):
@@ -642,7 +646,7 @@ INVOICE_FILTERS = [
 
 
 class FleetInvoiceListView(APIView):
-    @extend_schema(operation_id="fleets_invoices_list", parameters=[FLEET_ID, *INVOICE_FILTERS],
+    @extend_schema(operation_id="fleets_invoices_list", parameters=[*PAGE_PARAMS, FLEET_ID, *INVOICE_FILTERS],
                    responses={200: page_of(InvoiceSerializer, "FleetInvoicePage"), **error_responses(400, 401, 404)},
                    summary="Invoices and credit notes of the organization, newest first")
     def get(self, request, fleet_id: int):
