@@ -86,7 +86,10 @@ def fleet_drivers(*, fleet: Organization) -> QuerySet[User]:
                     .values("user_id"))
             .annotate(energy_this_month_wh=Coalesce(Subquery(month_energy), 0))
             .prefetch_related(
-                Prefetch("id_tags", queryset=IdTag.objects.filter(organization=fleet).order_by("uid"),
+                Prefetch("id_tags", queryset=IdTag.objects.filter(organization=fleet).order_by("uid")
+                         .select_related("billing_card__customer")
+                         .prefetch_related(Prefetch("billing_card__customer__subscriptions",
+                                                    queryset=Subscription.objects.select_related("plan"))),
                          to_attr="fleet_cards"),
                 Prefetch("vehicles", queryset=Vehicle.objects.filter(organization=fleet).order_by("pk"),
                          to_attr="fleet_vehicles"),
@@ -103,8 +106,12 @@ def fleet_driver_get(*, fleet: Organization, driver_id: int) -> User:
 
 
 def driver_current_plan(*, driver: User, on: date) -> Plan | None:
-    """The plan of the driver's own customer record in the fleet on `on` (needs `fleet_drivers`' prefetch)."""
-    for customer in getattr(driver, "fleet_customers", []):
+    """The plan the driver charges under on `on`: their own customer record's in the fleet, else that of the
+    customer their card is billed to (a fleet company paying for its drivers' cards). Needs `fleet_drivers`'
+    prefetches."""
+    customers = list(driver.fleet_customers)
+    customers += [card.billing_card.customer for card in driver.fleet_cards if hasattr(card, "billing_card")]
+    for customer in customers:
         for subscription in customer.subscriptions.all():
             if subscription.starts_on <= on and (subscription.ends_on is None or subscription.ends_on >= on):
                 return subscription.plan

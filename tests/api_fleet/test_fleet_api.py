@@ -13,7 +13,7 @@ from djmoney.money import Money
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from apps.billing.models import Customer
+from apps.billing.models import Customer, CustomerCard
 from apps.billing.services.plans import subscription_start
 from apps.charging.services.authorization import id_tag_authorize
 from apps.fleets.selectors import fleet_month_start
@@ -220,6 +220,10 @@ def test_plans_show_fee_included_energy_and_this_months_use(fleet_a):
     [body] = response.json()["results"]
     assert body["monthly_fee"] == {"amount": "49.90", "currency": "EUR"}
     assert (body["included_wh"], body["included_kwh"], body["card_monthly_cap_wh"]) == (300_000, "300.000", 500_000)
+    # The driver whose card the company pays for charges under the company's plan.
+    CustomerCard.objects.create(customer=company, id_tag=fleet_a.cards[1])
+    driver = fleet_a.client.get(fleet_a.url(f"drivers/{fleet_a.drivers[1].pk}/")).json()
+    assert driver["plan"] == {"id": plan.pk, "name": "Frota 300"}
     [sub] = body["subscriptions"]
     assert sub["customer_name"] == "Frota A Lda" and sub["active"] is True
     assert (sub["included_this_month_wh"], sub["used_this_month_wh"], sub["remaining_this_month_wh"]) == \
@@ -350,6 +354,9 @@ def test_sessions_list_only_the_fleets_cards_with_filters(fleet_a, usage_session
     by_station = fleet_a.client.get(fleet_a.url("sessions/"), {"station": "fa-depot", "from": "2026-10-01",
                                                               "to": "2026-10-05"}).json()
     assert by_station["count"] == 2  # the Lisbon day of 1 Oct starts at 23:00 UTC on 30 Sep
+    by_vehicle = fleet_a.client.get(fleet_a.url("sessions/"), {"vehicle": fleet_a.vehicles[1].pk}).json()
+    assert [s["card"]["uid"] for s in by_vehicle["results"]] == ["FA0002"]
+    assert by_vehicle["results"][0]["vehicle_id"] == fleet_a.vehicles[1].pk
     assert fleet_a.client.get(fleet_a.url("sessions/"), {"state": "paused"}).status_code == 400
     assert fleet_a.client.get(fleet_a.url("sessions/"), {"from": "2026-10-05", "to": "2026-10-01"}).status_code == 400
 
