@@ -29,7 +29,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evnet.settings.dev")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evnet_bench_fleets")
 
 GROUPS = ("driver", "vehicle", "card", "station", "month")
-TARGET_P99_S = 1.0
+TARGET_P99_S = 0.5
 
 
 def recreate_database(url: str) -> None:
