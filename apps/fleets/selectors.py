@@ -323,8 +323,8 @@ def fleet_usage(*, fleet: Organization, group_by: str, date_from: date, date_to:
 
 
 def _grouped_with_charges(*, sessions: QuerySet) -> list[tuple]:
-    """One GROUP BY (key, currency) over the sessions the ORM selected (`sessions` yields session_ref, group_key, energy_wh,
-    seconds, price_total, price_currency), LEFT JOINed to their settled charges: (key, currency, sessions, Wh,
+    """One GROUP BY (key, currency) over the sessions the ORM selected (`sessions` yields session_ref, group_key,
+    energy_wh, seconds, price_total, price_currency), LEFT JOINed to their settled charges: (key, currency, count, Wh,
     duration, cost). The ORM has no relation from a session to its SessionCharge (billing keeps a plain
     session_id), and a correlated subquery per session made the report 5 times slower over 100,000 sessions
     (bench/fleet_usage.py), so the join is written here around the ORM's own SQL for the sessions.

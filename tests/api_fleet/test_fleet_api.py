@@ -19,8 +19,10 @@ from apps.charging.services.authorization import id_tag_authorize
 from apps.fleets.selectors import fleet_month_start
 from apps.invoices.services.documents import invoice_issue_monthly
 from apps.organizations.models import Membership
+from apps.organizations.services import membership_grant
 from apps.users.models import IdTag
 from tests.billing.factories import CustomerFactory, PlanFactory
+from tests.factories import OrganizationFactory, UserFactory
 
 from .conftest import api_client, charge, utc
 
@@ -95,6 +97,20 @@ def test_register_driver_creates_account_role_customer_and_card_in_one_go(fleet_
     login = APIClient().post("/api/v1/auth/token/", {"username": driver.username, "password": password},
                              format="json")
     assert login.status_code == 200
+
+
+def test_a_condominium_registers_prepaid_drivers_unless_told_otherwise(fleet_a):
+    condo = OrganizationFactory(name="Condomínio", slug="condo", kind="condominium", country="PT")
+    admin = UserFactory(username="condo.admin")
+    membership_grant(user=admin, organization=condo, role=Membership.Role.ORG_ADMIN)
+    client = api_client(admin)
+    first = client.post(f"/api/v1/fleets/{condo.pk}/drivers/", {"email": "a@condo.test"}, format="json")
+    second = client.post(f"/api/v1/fleets/{condo.pk}/drivers/", {"email": "b@condo.test", "regime": "postpaid"},
+                         format="json")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["driver"]["billing"]["regime"] == "prepaid"
+    assert second.json()["driver"]["billing"]["regime"] == "postpaid"
+    assert not Customer.objects.filter(organization=fleet_a.org, user__email__endswith="@condo.test").exists()
 
 
 def test_registering_the_same_email_again_changes_nothing(fleet_a):

@@ -19,9 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.billing.models import Customer
+from apps.charging.models import ChargingSession
 from apps.core.api.fields import MoneyField, WattHoursField
 from apps.core.api.pagination import PagePagination
 from apps.core.api.schema import error_responses
+from apps.invoices.models import Invoice
 from apps.invoices.services.delivery import invoice_pdf
 from apps.users.models import IdTag
 
@@ -501,7 +503,7 @@ class FleetUsageXlsxView(APIView):
 
 class SessionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=ChargingSession.State.choices)
     started_at = serializers.DateTimeField()
     stopped_at = serializers.DateTimeField(allow_null=True)
     station = serializers.CharField(source="station.ocpp_id")
@@ -536,7 +538,7 @@ class SessionSerializer(serializers.Serializer):
 SESSION_FILTERS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="Started on or after this day (fleet's time zone)"),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Started on or before this day (inclusive)"),
-    OpenApiParameter("state", OpenApiTypes.STR, enum=["active", "completed", "interrupted"]),
+    OpenApiParameter("state", OpenApiTypes.STR, enum=ChargingSession.State.values),
     OpenApiParameter("driver", OpenApiTypes.INT, description="Driver (user) id"),
     OpenApiParameter("card", OpenApiTypes.INT, description="Card id"),
     OpenApiParameter("vehicle", OpenApiTypes.INT, description="Vehicle id"),
@@ -600,8 +602,9 @@ class FleetSessionXlsxView(APIView):
 class InvoiceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     document_number = serializers.CharField()
-    kind = serializers.CharField()
-    status = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Invoice.Kind.choices)
+    # A plain string in the schema: an enum named "status" would collide with the cards' (drf-spectacular).
+    status = serializers.CharField(help_text="issued, paid, overdue or credited")
     customer_id = serializers.IntegerField()
     customer_name = serializers.CharField()
     period = serializers.DateField(help_text="First day of the billed month.")
@@ -637,8 +640,8 @@ class InvoiceDetailSerializer(InvoiceSerializer):
 
 
 INVOICE_FILTERS = [
-    OpenApiParameter("status", OpenApiTypes.STR, enum=["issued", "paid", "overdue", "credited"]),
-    OpenApiParameter("kind", OpenApiTypes.STR, enum=["invoice", "credit_note"]),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=Invoice.Status.values),
+    OpenApiParameter("kind", OpenApiTypes.STR, enum=Invoice.Kind.values),
     OpenApiParameter("customer", OpenApiTypes.INT, description="Customer id"),
     OpenApiParameter("period_from", OpenApiTypes.DATE, description="Billed month on or after (YYYY-MM-DD)"),
     OpenApiParameter("period_to", OpenApiTypes.DATE, description="Billed month on or before (YYYY-MM-DD)"),
