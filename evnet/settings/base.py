@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.simulator",
     "apps.provisioning",
     "apps.demo",
+    "apps.driving",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,10 @@ SPECTACULAR_SETTINGS = {
 EVNET_OCPP_MESSAGE_LOG_DAYS = env.int("EVNET_OCPP_MESSAGE_LOG_DAYS", default=30)
 EVNET_OCPP_HEARTBEAT_INTERVAL_S = env.int("EVNET_OCPP_HEARTBEAT_INTERVAL_S", default=300)
 EVNET_OCPP_COMMAND_TIMEOUT_S = env.int("EVNET_OCPP_COMMAND_TIMEOUT_S", default=30)
+# Driver API: how long POST /api/v1/sessions/ waits for the charger's answer to RemoteStartTransaction, then for
+# its StartTransaction (after that it answers 202 with a start request the app polls). Both hold a worker thread.
+EVNET_API_COMMAND_TIMEOUT_S = env.float("EVNET_API_COMMAND_TIMEOUT_S", default=10.0)
+EVNET_API_START_WAIT_S = env.float("EVNET_API_START_WAIT_S", default=5.0)
 EVNET_PUBLIC_URL = env.str("EVNET_PUBLIC_URL", default="http://127.0.0.1:8000")
 EVNET_DEMO_STATION_PASSWORD = env.str("EVNET_DEMO_STATION_PASSWORD", default="evnet-demo-station")
 # Billing: HMAC-SHA256 secret per payment gateway for its signed webhooks; VAT rate per site country.
