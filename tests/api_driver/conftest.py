@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -35,6 +37,19 @@ def api_client(user) -> APIClient:
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+def call(client, method: str, path: str, data=None):
+    """An API request on a worker thread, as daphne runs a sync view; the event loop stays free for the
+    charger's socket."""
+    def run():
+        try:
+            response = getattr(client, method)(path, data, format="json") if data is not None else getattr(
+                client, method)(path)
+        finally:
+            connections.close_all()  # this worker thread's own connection: PostgreSQL can drop the test database
+        return response.status_code, response
+    return sync_to_async(run, thread_sensitive=False)()
 
 
 @pytest.fixture

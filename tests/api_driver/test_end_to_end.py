@@ -13,7 +13,6 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
@@ -24,22 +23,9 @@ from evnet.asgi import application
 from tests.ocpp.conftest import PASSWORD, connected, iso
 from tests.ocpp.conftest import ocpp_writer  # noqa: F401 - fixture
 
-from .conftest import api_client
+from .conftest import api_client, call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
-
-
-def call(client, method: str, path: str, data=None):
-    """An API request on a worker thread, as daphne runs a sync view; the event loop stays free for the
-    charger's socket."""
-    def run():
-        try:
-            response = getattr(client, method)(path, data, format="json") if data is not None else getattr(
-                client, method)(path)
-        finally:
-            connections.close_all()  # this worker thread's own connection: PostgreSQL can drop the test database
-        return response.status_code, response
-    return sync_to_async(run, thread_sensitive=False)()
 
 
 async def expect_call(charger, action: str) -> list:
