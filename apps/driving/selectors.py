@@ -11,7 +11,7 @@ from apps.rating.exceptions import RatingError
 from apps.rating.models import SessionPrice
 from apps.rating.selectors import session_cost_running
 from apps.stations.models import ChargingStation
-from apps.stations.selectors import station_queryset_usable_by
+from apps.stations.selectors import ConnectorLive, station_queryset_usable_by
 from apps.tariffs.exceptions import TariffError
 from apps.users.models import IdTag
 
@@ -35,10 +35,13 @@ def driver_price_group(*, user) -> str:
 def station_get_for_driver(*, user, station_id, at: datetime | None = None) -> ChargingStation:
     """A station the driver may charge at (404 otherwise, whether it exists or not)."""
     try:
-        return (station_queryset_usable_by(user=user, at=at or timezone.now())
-                .select_related("site__organization").prefetch_related("connectors").get(pk=int(station_id)))
+        station = (station_queryset_usable_by(user=user, at=at or timezone.now())
+                   .select_related("site__organization").prefetch_related("connectors").get(pk=int(station_id)))
     except (ChargingStation.DoesNotExist, ValueError, TypeError, OverflowError):
         raise StationNotFound(f"There is no station #{station_id} you may charge at.") from None
+    station.live_connectors = [ConnectorLive({name: getattr(c, name) for name in ConnectorLive.__slots__})
+                               for c in station.connectors.all()]
+    return station
 
 
 def session_queryset_for_driver(*, user) -> QuerySet[ChargingSession]:

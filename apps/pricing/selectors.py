@@ -143,7 +143,7 @@ def price_schedules_for_stations(*, stations, start_at: datetime, end_at: dateti
     job has not run yet) falls back to `price_schedule_for`, which computes the missing hours. Stations without
     dynamic pricing are absent from the result."""
     station_by_id = {s.pk: s for s in stations}
-    modes = dict(StationPricing.objects.filter(station_id__in=station_by_id, enabled=True)
+    modes = dict(StationPricing.objects.filter(station_id__in=station_by_id, enabled=True).order_by()
                  .values_list("station_id", "mode"))
     if not modes:
         return {}
@@ -155,7 +155,7 @@ def price_schedules_for_stations(*, stations, start_at: datetime, end_at: dateti
         cursor += HOUR
     hours: dict[int, dict[datetime, HourPrice]] = {pk: {} for pk in modes}
     for row in (PriceForecast.objects.filter(station_id__in=modes, start_at__gte=first, start_at__lt=end_at)
-                .values_list("station_id", "start_at", "variable_price_per_kwh", "idle_fee_per_minute",
+                .order_by().values_list("station_id", "start_at", "variable_price_per_kwh", "idle_fee_per_minute",
                              "fixed_price")):
         station_id, at, energy, idle, fixed = row
         hours[station_id][at] = HourPrice(start_at=at, energy_per_kwh=energy, idle_per_minute=idle, fixed=fixed)

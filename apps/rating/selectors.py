@@ -14,7 +14,7 @@ from apps.organizations.selectors import queryset_scope
 from apps.pricing.exceptions import DynamicPricingNotConfigured, ForecastInputsMissing
 from apps.pricing.selectors import price_schedule_for, price_schedules_for_stations
 from apps.tariffs.engine.rating import Reading, RatingResult, rate
-from apps.tariffs.engine.types import PriceSchedule, TariffSpec
+from apps.tariffs.engine.types import HourPrice, PriceSchedule, TariffSpec
 from apps.tariffs.selectors import DEFAULT_QUOTE_POWER_W, tariff_spec_for, tariff_specs_for_stations
 
 from .exceptions import SessionNotFound, TariffMissing
@@ -132,17 +132,15 @@ class StationPrices:
 
 
 def _unit_prices(*, spec: TariffSpec, start_at: datetime, power_w: int, time_zone: str, user_group: str,
-                 schedule: PriceSchedule | None) -> dict:
-    """Rate a 1 kWh probe charge starting at `start_at` at `power_w` and read the unit prices off its lines.
-    Cached: a spec is immutable (keyed by its version and last edit), and so is a stored forecast hour."""
-    hour = None
-    if schedule is not None:
-        hour = next((h for h in schedule.hours if h.start_at <= start_at < h.start_at + timedelta(hours=1)), None)
+                 hour: HourPrice | None) -> dict:
+    """Rate a 1 kWh probe charge starting at `start_at` at `power_w` and read the unit prices off its lines, with
+    `hour` the station's published dynamic price of that hour (None: the tariff's own prices). Cached: a spec is
+    immutable (keyed by its version and last edit), and so is a published hour."""
     key = (id(spec), spec.version_id, start_at, power_w, time_zone, user_group,
            None if hour is None else (hour.energy_per_kwh, hour.idle_per_minute, hour.fixed))
     cached = _PROBE_CACHE.get(key)
-    if cached is not None and cached["spec"] is spec:
-        return cached["prices"]
+    if cached is not None and cached[0] is spec:
+        return cached[1]
     seconds = PROBE_WH * 3600 / power_w
     stop_at = start_at + timedelta(seconds=seconds)
     probe_schedule = None if hour is None else PriceSchedule(hours=[hour], mode="at_start")
@@ -159,11 +157,16 @@ def _unit_prices(*, spec: TariffSpec, start_at: datetime, power_w: int, time_zon
         found[line.dimension] = price.quantize(_PLACES, rounding=ROUND_HALF_UP)
     idle = _idle_per_hour(spec=spec, at=start_at, time_zone=time_zone, user_group=user_group, hour=hour)
     zero = Decimal("0.0000")
-    prices = {"energy_per_kwh": found["ENERGY"] or zero, "time_per_hour": found["TIME"] or zero,
-              "session_fee": found["FLAT"] or zero, "idle_per_hour": idle}
+    # Money as the API shows it ({"amount": "0.3690", "currency": "EUR"}, STYLE.md), built once per cached probe
+    # instead of once per station and request. Treat as read-only: the same dicts serve many answers.
+    currency = spec.currency
+    prices = {"energy_per_kwh": {"amount": str(found["ENERGY"] or zero), "currency": currency},
+              "time_per_hour": {"amount": str(found["TIME"] or zero), "currency": currency},
+              "session_fee": {"amount": str(found["FLAT"] or zero), "currency": currency},
+              "idle_per_hour": {"amount": str(idle), "currency": currency}}
     if len(_PROBE_CACHE) > 100_000:
         _PROBE_CACHE.clear()
-    _PROBE_CACHE[key] = {"spec": spec, "prices": prices}
+    _PROBE_CACHE[key] = (spec, prices)
     return prices
 
 
@@ -193,46 +196,52 @@ def station_prices_many(*, stations, user_group: str, now: datetime) -> dict[int
     each moment (tariffs.tariff_specs_for_stations) and, for tariffs with dynamic components, the station's
     published ANEEL hourly prices (pricing.price_schedules_for_stations) — the same combination as
     `session_rate`. A fixed number of queries whatever the number of stations; the engine runs once per distinct
-    (tariff version, power, time zone, dynamic hour) and hour, and its answers are cached. None: no tariff."""
+    (tariff version, power, time zone, dynamic hour) and hour, and its answers are cached. "Now" is taken to the
+    minute (tariff periods are given in minutes). Unit prices are decimal strings incl. VAT. None: no tariff."""
     stations = list(stations)
     if not stations:
         return {}
-    first_hour = now.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    now = now.astimezone(dt_timezone.utc).replace(second=0, microsecond=0)
+    first_hour = now.replace(minute=0)
     hour_starts = [first_hour + timedelta(hours=i) for i in range(PRICE_HOURS)]
+    moments = [now, *hour_starts]
     end_at = hour_starts[-1] + timedelta(hours=1)
     tariffs = tariff_specs_for_stations(stations=stations, user_group=user_group, start_at=now, end_at=end_at)
     dynamic = price_schedules_for_stations(stations=stations, start_at=now, end_at=end_at)
+    specs_of: dict[int, tuple] = {}
     out: dict[int, StationPrices | None] = {}
     shared: dict[tuple, StationPrices | None] = {}
     for station in stations:
         candidates = tariffs[station.pk]
+        known = specs_of.get(id(candidates))
+        if known is None:
+            specs = [candidates.spec_at(at) for at in moments]
+            known = specs_of[id(candidates)] = (specs, any(s is not None and _has_dynamic(s) for s in set(specs)))
+        specs, dynamic_tariff = known
         time_zone = station.site.time_zone
         power = station.max_power_w or DEFAULT_QUOTE_POWER_W
-        moments = [now, *hour_starts]
-        specs = [candidates.spec_at(at) for at in moments]
         schedule = dynamic.get(station.pk)
-        uses_schedule = schedule is not None and any(s is not None and _has_dynamic(s) for s in specs)
-        key = (tuple(id(s) for s in specs), time_zone, power, id(schedule) if uses_schedule else None)
+        hours: list = [None] * len(moments)
+        if schedule is not None and dynamic_tariff:
+            by_start = {h.start_at: h for h in schedule.hours}
+            hours = [by_start.get(first_hour if i == 0 else at) for i, at in enumerate(moments)]
+        key = (id(candidates), time_zone, power, tuple(None if h is None else (h.energy_per_kwh, h.idle_per_minute,
+                                                                               h.fixed) for h in hours))
         if key in shared:
             out[station.pk] = shared[key]
             continue
-        entries = []
-        for at, spec in zip(moments, specs):
-            if spec is None:
-                entries.append(None)
-                continue
-            entries.append(_unit_prices(spec=spec, start_at=at, power_w=power, time_zone=time_zone,
-                                        user_group=user_group, schedule=schedule if uses_schedule else None))
+        entries = [None if spec is None else _unit_prices(spec=spec, start_at=at, power_w=power, time_zone=time_zone,
+                                                          user_group=user_group, hour=hour)
+                   for at, spec, hour in zip(moments, specs, hours)]
         if all(e is None for e in entries):
             shared[key] = out[station.pk] = None
             continue
         zone = ZoneInfo(time_zone)
         currency = candidates.currency
-        hours = [{"start_at": at, "local_start": at.astimezone(zone), "prices": prices, "currency": currency}
-                 for at, prices in zip(hour_starts, entries[1:])]
-        result = StationPrices(currency=currency, user_group=user_group,
-                               now=None if entries[0] is None else {"at": now, "prices": entries[0],
-                                                                     "currency": currency},
-                               hours=hours)
+        result = StationPrices(
+            currency=currency, user_group=user_group,
+            now=None if entries[0] is None else {"at": now, "prices": entries[0], "currency": currency},
+            hours=[{"start_at": at, "local_start": at.astimezone(zone), "prices": prices, "currency": currency}
+                   for at, prices in zip(hour_starts, entries[1:])])
         shared[key] = out[station.pk] = result
     return out

@@ -99,14 +99,15 @@ def tariff_specs_for_stations(*, stations, user_group: str, start_at: datetime,
     by_station: dict[int, list] = {}
     by_site: dict[int, list] = {}
     for row in (TariffAssignment.objects.filter(Q(station_id__in=station_ids) | Q(site_id__in=site_ids))
-                .filter(user_group__in=[user_group, ""]).values("tariff_id", "station_id", "site_id", "user_group")):
+                .filter(user_group__in=[user_group, ""]).order_by()
+                .values("tariff_id", "station_id", "site_id", "user_group")):
         target = by_station.setdefault(row["station_id"], []) if row["station_id"] else by_site.setdefault(
             row["site_id"], [])
         target.append(row)
     defaults = {}
     for tariff_id, organization_id in (Tariff.objects.filter(organization_id__in=organization_ids,
                                                              is_organization_default=True)
-                                       .order_by("organization", "code").values_list("pk", "organization_id")):
+                                       .order_by("organization_id", "code").values_list("pk", "organization_id")):
         defaults.setdefault(organization_id, tariff_id)
     tariff_ids = {r["tariff_id"] for rows in (*by_station.values(), *by_site.values()) for r in rows}
     tariff_ids |= set(defaults.values())

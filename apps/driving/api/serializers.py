@@ -90,22 +90,14 @@ class StationSerializer(serializers.Serializer):
     prices = PricesSerializer(allow_null=True, help_text="Null when no tariff applies to you here.")
 
 
-def unit_prices_json(prices: dict, currency: str) -> dict:
-    return {name: {"amount": str(value), "currency": currency} for name, value in prices.items()}
-
-
 def prices_json(prices) -> dict | None:
     if prices is None:
         return None
     now = None
     if prices.now is not None:
-        now = {"at": iso_utc(prices.now["at"]), **unit_prices_json(prices.now["prices"], prices.currency)}
-    hours = []
-    for hour in prices.hours:
-        entry = {"start_at": iso_utc(hour["start_at"]), "local_start": hour["local_start"].isoformat()}
-        if hour["prices"] is not None:
-            entry.update(unit_prices_json(hour["prices"], prices.currency))
-            hours.append(entry)
+        now = {"at": iso_utc(prices.now["at"]), **prices.now["prices"]}
+    hours = [{"start_at": iso_utc(hour["start_at"]), "local_start": hour["local_start"].isoformat(), **hour["prices"]}
+             for hour in prices.hours if hour["prices"] is not None]
     return {"currency": prices.currency, "user_group": prices.user_group, "now": now, "hours": hours}
 
 
@@ -114,7 +106,7 @@ def station_json(station, *, distance_km: float | None, prices_json_value: dict 
     connectors = [{
         "connector_id": c.connector_id, "type": c.connector_type, "max_power_w": c.max_power_w, "status": c.status,
         "status_text": connector_status_text(connector=c), "power_w": c.power_w, "status_at": iso_utc(c.status_at),
-    } for c in station.connectors.all()]
+    } for c in station.live_connectors]
     return {
         "id": station.pk, "ocpp_id": station.ocpp_id, "parking_spot": station.parking_spot,
         "site": {"id": site.pk, "name": site.name, "address": site.address, "city": site.city,

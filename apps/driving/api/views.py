@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,6 +28,7 @@ from ..exceptions import ReceiptNotReady, SearchInvalid
 from ..selectors import (driver_price_group, remote_start_get_for_driver, session_get_for_driver, session_live,
                          session_queryset_for_driver, station_get_for_driver)
 from ..services import charge_start, charge_stop
+from .renderers import FastJSONRenderer
 from .serializers import (RemoteStartSerializer, SessionListItemSerializer, SessionSerializer, StationSerializer,
                           prices_json, station_json)
 
@@ -109,6 +111,8 @@ def stations_payload(*, stations, distances: dict[int, float], user, now) -> lis
 class StationListView(APIView):
     """Stations the caller may charge at, near a point (nearest first) or in a map box."""
 
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
+
     @extend_schema(
         summary="Find stations near a point or in a map box, with live status and 24-hour prices",
         parameters=[
@@ -144,6 +148,8 @@ class StationListView(APIView):
 
 
 class StationDetailView(APIView):
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
+
     @extend_schema(summary="A station you may charge at, with live status and 24-hour prices",
                    responses={200: StationSerializer, **error_responses(401, 404, 429)})
     def get(self, request, station_id: int):
