@@ -23,9 +23,9 @@ from evnet.asgi import application
 from tests.ocpp.conftest import PASSWORD, connected, iso
 from tests.ocpp.conftest import ocpp_writer  # noqa: F401 - fixture
 
-from .conftest import api_client, call
+from .conftest import api_client, call, concurrent_writers
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120), concurrent_writers]
 
 
 async def expect_call(charger, action: str) -> list:

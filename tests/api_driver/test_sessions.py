@@ -23,7 +23,7 @@ from tests.factories import IdTagFactory
 from tests.ocpp.conftest import PASSWORD, connected, iso
 from tests.ocpp.conftest import ocpp_writer  # noqa: F401 - fixture
 
-from .conftest import api_client, call
+from .conftest import api_client, call, concurrent_writers
 
 
 def _session(world, *, user="ana", card="card", state=ChargingSession.State.COMPLETED, energy_wh=3000,
@@ -123,6 +123,7 @@ def _online_with_funds(world):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(90)
+@concurrent_writers
 async def test_charger_rejecting_the_remote_start_is_a_502(world, ana_api, ocpp_writer):  # noqa: F811
     await _online_with_funds(world)
     async with connected("LX-PUB-1") as charger:
@@ -139,6 +140,7 @@ async def test_charger_rejecting_the_remote_start_is_a_502(world, ana_api, ocpp_
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(90)
+@concurrent_writers
 async def test_charger_not_answering_is_a_504(world, ana_api, ocpp_writer, settings):  # noqa: F811
     settings.EVNET_API_COMMAND_TIMEOUT_S = 1
     await _online_with_funds(world)
@@ -154,6 +156,7 @@ async def test_charger_not_answering_is_a_504(world, ana_api, ocpp_writer, setti
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(90)
+@concurrent_writers
 async def test_a_start_the_charger_reports_late_is_a_202_that_resolves_to_the_session(world, ana_api,
                                                                                      ocpp_writer, settings):  # noqa: F811
     settings.EVNET_API_START_WAIT_S = 0.3
@@ -184,6 +187,7 @@ async def test_a_start_the_charger_reports_late_is_a_202_that_resolves_to_the_se
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(90)
+@concurrent_writers
 async def test_stop_sends_remote_stop_and_refuses_others(world, ana_api, ocpp_writer):  # noqa: F811
     session = await sync_to_async(_session)(world, state=ChargingSession.State.ACTIVE)
     await _online_with_funds(world)
