@@ -8,6 +8,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+# Fixtures shared by the whole suite that live in their own modules.
+pytest_plugins = ["tests.browser"]
+
 
 def _reachable(host: str, port: int) -> bool:
     try:

@@ -2,42 +2,10 @@
 log in, open the stations list, filter by circuit, open a station; a clerk of another organization cannot see it."""
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
+from tests.browser import BROWSER_TEST_MARKS
 from tests.factories import CircuitFactory, OrganizationFactory, SiteFactory, StationFactory, UserFactory, clerk_for
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                       reason="Debian's chromium is not installed (make test installs it as root)"),
-]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def browser_page(tmp_path):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls that Django's live server makes run in
-    # its own threads, but fixtures here touch the ORM before and after the browser runs.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+pytestmark = BROWSER_TEST_MARKS
 
 
 def _login(page, live_server, username, password):

@@ -2,47 +2,20 @@
 factors of the day, hour by hour."""
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import date, datetime
 from datetime import timezone as dt_timezone
 
-import pytest
 from django.urls import reverse
 
 from apps.pricing.models import StationPricing
 from apps.pricing.services.forecast import forecast_compute
+from tests.browser import BROWSER_TEST_MARKS
 from tests.factories import UserFactory
 
 from .factories import LOAD_PU, figure2_station
 from .test_forecast import FIGURE2
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                       reason="Debian's chromium is not installed (make test installs it as root)"),
-]
-
-
-@pytest.fixture
-def browser_page():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+pytestmark = BROWSER_TEST_MARKS
 
 
 def test_price_panel_plots_the_forecast_in_chromium(live_server, browser_page, tmp_path):

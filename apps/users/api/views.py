@@ -24,7 +24,7 @@ class MeView(APIView):
         username = serializers.CharField()
         first_name = serializers.CharField()
         last_name = serializers.CharField()
-        email = serializers.EmailField()
+        email = serializers.CharField(help_text="E-mail address (may be empty).")
         phone = serializers.CharField()
         preferred_language = serializers.CharField()
         memberships = serializers.SerializerMethodField()
