@@ -272,7 +272,7 @@ def test_receipt_is_404_while_charging_and_a_pdf_once_priced(world, ana_api):
 # --- the stream: who may follow ------------------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
-async def test_stream_refuses_strangers_and_other_drivers(world):
+async def test_stream_refuses_strangers_and_other_drivers(world, ocpp_writer):  # noqa: F811 - closes connections
     session = await sync_to_async(_session)(world, state=ChargingSession.State.ACTIVE)
     rui_token = await sync_to_async(lambda: Token.objects.get_or_create(user=world["rui"])[0].key)()
     ana_token = await sync_to_async(lambda: Token.objects.get_or_create(user=world["ana"])[0].key)()

@@ -72,6 +72,7 @@ class WalletView(APIView):
 
 
 class TopUpListCreateView(APIView):
+    pagination_class = PagePagination  # documents ?page=&page_size= and the paginated body
     class InputSerializer(serializers.Serializer):
         amount = MoneyField(decimal_places=2, allow_negative=False,
                             help_text=f"Positive, at most 2 decimals and {MAX_TOP_UP}, in the wallet's currency.")

@@ -3,8 +3,10 @@ following and stopping a charge, history and receipts. Thin: parse, call one ser
 from __future__ import annotations
 
 import math
+from datetime import timezone as dt_timezone
 
 import django_filters
+from django import forms
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -110,6 +112,7 @@ def stations_payload(*, stations, distances: dict[int, float], user, now) -> lis
 
 class StationListView(APIView):
     """Stations the caller may charge at, near a point (nearest first) or in a map box."""
+    pagination_class = PagePagination  # documents ?page=&page_size= and the paginated body
 
     renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
 
@@ -121,7 +124,6 @@ class StationListView(APIView):
                                                              f"(default 5)."),
             OpenApiParameter("bbox", str, description="<min_lon>,<min_lat>,<max_lon>,<max_lat>; min_lon > max_lon "
                                                       "crosses the antimeridian."),
-            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
         ],
         responses={200: StationSerializer(many=True), **error_responses(400, 401, 404, 429)},
     )
@@ -159,9 +161,29 @@ class StationDetailView(APIView):
         return Response(body)
 
 
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """ISO 8601 with any offset, compared in UTC; moments the database cannot hold are refused, not a 500."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            value = value.astimezone(dt_timezone.utc) if value.tzinfo else value.replace(tzinfo=dt_timezone.utc)
+        except OverflowError:
+            value = None
+        if value is None or not 1970 <= value.year <= 9998:
+            raise forms.ValidationError("Give a moment between 1970 and 9998 (ISO 8601).", code="invalid")
+        return value
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class SessionFilter(django_filters.FilterSet):
-    from_ = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte", label="from")
-    to = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    from_ = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte", label="from")
+    to = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
     station = django_filters.NumberFilter(field_name="station_id")
     state = django_filters.ChoiceFilter(choices=ChargingSession.State.choices)
 
@@ -177,6 +199,7 @@ class SessionFilter(django_filters.FilterSet):
 
 
 class SessionListCreateView(APIView):
+    pagination_class = PagePagination  # documents ?page=&page_size= and the paginated body
     class InputSerializer(serializers.Serializer):
         station_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
         connector_id = serializers.IntegerField(min_value=1, max_value=32767)
@@ -189,7 +212,6 @@ class SessionListCreateView(APIView):
             OpenApiParameter("from", OpenApiTypes.DATETIME, description="Started at or after (ISO 8601)."),
             OpenApiParameter("to", OpenApiTypes.DATETIME, description="Started before (ISO 8601)."),
             OpenApiParameter("station", int), OpenApiParameter("state", str, enum=ChargingSession.State.values),
-            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
         ],
         responses={200: SessionListItemSerializer(many=True), **error_responses(400, 401, 404, 429)},
     )

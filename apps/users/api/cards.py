@@ -27,6 +27,7 @@ class CardSerializer(serializers.Serializer):
 
 
 class CardListView(APIView):
+    pagination_class = PagePagination  # documents ?page=&page_size= and the paginated body
     @extend_schema(summary="Your RFID cards", responses={200: CardSerializer(many=True), **error_responses(400, 401,
                                                                                                           404, 429)})
     def get(self, request):
@@ -69,6 +70,7 @@ class _VehicleInput(serializers.Serializer):
 
 
 class VehicleListCreateView(APIView):
+    pagination_class = PagePagination  # documents ?page=&page_size= and the paginated body
     class InputSerializer(_VehicleInput):
         organization_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False,
                                                    help_text="Needed when you belong to several organizations.")
