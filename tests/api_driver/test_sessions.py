@@ -215,6 +215,16 @@ def test_stopping_a_closed_session_is_a_409(world, ana_api):
 # --- following, history, receipts -------------------------------------------------------------------------------
 
 @pytest.mark.django_db
+def test_history_dates_with_any_offset_compare_in_utc(world, ana_api):
+    session = _session(world, started_at=datetime(2026, 11, 3, 20, 0, tzinfo=timezone.utc))
+
+    # 21:00 in Lisbon's winter is 21:00 UTC; 17:30-03:00 is 20:30 UTC.
+    assert ana_api.get("/api/v1/sessions/", {"from": "2026-11-03T17:30:00-03:00"}).json()["count"] == 0
+    assert ana_api.get("/api/v1/sessions/", {"to": "2026-11-03T17:30:00-03:00"}).json()["results"][0]["id"] == \
+        session.pk
+
+
+@pytest.mark.django_db
 def test_history_is_the_drivers_own_filtered_and_paginated(world, ana_api, rui_api):
     day = datetime(2026, 11, 3, 20, 0, tzinfo=timezone.utc)
     mine = [_session(world, started_at=day + timedelta(days=i)) for i in range(3)]
@@ -235,7 +245,10 @@ def test_history_is_the_drivers_own_filtered_and_paginated(world, ana_api, rui_a
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("query, field", [("from=yesterday", "from"), ("to=2026-13-01", "to"),
-                                          ("state=charging", "state"), ("station=abc", "station")])
+                                          ("from=0001-01-01T00:00:00-23:59", "from"),
+                                          ("to=9999-12-31T23:59:59-23:00", "to"),
+                                          ("state=charging", "state"), ("station=abc", "station"),
+                                          (f"station={10**20}", "station"), ("station=-1", "station")])
 def test_bad_history_filters_are_a_400(world, ana_api, query, field):
     response = ana_api.get(f"/api/v1/sessions/?{query}")
 
@@ -247,7 +260,7 @@ def test_another_drivers_session_and_receipt_are_404(world, ana_api):
     theirs = _session(world, user="rui", card="rui_card", station="other_station")
 
     for path in (f"/api/v1/sessions/{theirs.pk}/", f"/api/v1/sessions/{theirs.pk}/receipt.pdf",
-                 "/api/v1/sessions/999999/"):
+                 "/api/v1/sessions/999999/", f"/api/v1/sessions/{10**30}/"):
         response = ana_api.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "session_not_found"

@@ -131,6 +131,7 @@ def test_stations_a_driver_may_not_use_are_neither_listed_nor_shown(world, ana_a
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "station_not_found"
     assert ana_api.get("/api/v1/stations/99999999/").status_code == 404
+    assert ana_api.get(f"/api/v1/stations/{10**30}/").status_code == 404
 
 
 def test_pending_stations_are_not_listed(world, ana_api):
@@ -191,3 +192,20 @@ def test_station_search_needs_authentication(world):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_hourly_prices_follow_local_time_across_the_spring_dst_change(world):
+    from datetime import timezone as dt_timezone
+
+    from apps.rating.selectors import station_prices_many
+
+    # Lisbon, 29 March 2026: at 01:00 UTC the clocks go from 01:00 WET to 02:00 WEST.
+    now = datetime(2026, 3, 29, 0, 30, tzinfo=dt_timezone.utc)
+    prices = station_prices_many(stations=[world["public"]], user_group="public", now=now)[world["public"].pk]
+
+    locals_ = [h["local_start"].strftime("%H:%M%z") for h in prices.hours[:4]]
+    assert locals_ == ["00:00+0000", "02:00+0100", "03:00+0100", "04:00+0100"]  # 01:00 local never happens
+    day = [h["start_at"].hour for h in prices.hours if h["prices"]["energy_per_kwh"]["amount"] == "0.3690"]
+    # The day price (08:00-22:00 local) starts at 07:00 UTC once summer time is on, and ends at 21:00 UTC.
+    assert day == list(range(7, 21))
+    assert prices.now["prices"]["energy_per_kwh"]["amount"] == "0.1845"

@@ -184,7 +184,7 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 class SessionFilter(django_filters.FilterSet):
     from_ = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte", label="from")
     to = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
-    station = django_filters.NumberFilter(field_name="station_id")
+    station = django_filters.NumberFilter(field_name="station_id", min_value=1, max_value=2**63 - 1)
     state = django_filters.ChoiceFilter(choices=ChargingSession.State.choices)
 
     class Meta:
@@ -275,7 +275,8 @@ class SessionStopView(APIView):
 
 class SessionReceiptView(APIView):
     @extend_schema(summary="The receipt of a closed session (PDF)",
-                   responses={(200, "application/pdf"): OpenApiTypes.BINARY, **error_responses(401, 404, 429)})
+                   responses={(200, "application/pdf"): OpenApiTypes.BINARY,
+                              **error_responses(401, 404, 409, 429)})
     def get(self, request, session_id: int):
         session = session_get_for_driver(user=request.user, session_id=session_id)
         try:
