@@ -12,6 +12,7 @@ from apps.charging.models import ChargingSession
 from apps.charging.services.authorization import id_tag_authorize
 from apps.operations.exceptions import CommandTimeout, StationOffline
 from apps.operations.services.station_commands import station_remote_start, station_remote_stop
+from apps.stations.models import Connector
 from apps.users.models import IdTag
 
 from .exceptions import (CardNotFound, ChargeRefused, ChargerRejected, ConnectorBusy, ConnectorNotFound, FundsProblem,
@@ -39,8 +40,8 @@ def charge_start(*, user, station_id: int, connector_id: int, card_id: int | Non
                  wait_s: float | None = None) -> RemoteStart:
     """Ask the charger to start charging on `connector_id` with the driver's card (their first active card by
     default) and wait up to `wait_s` seconds (EVNET_API_START_WAIT_S) for its StartTransaction. Checks first,
-    sending nothing when one fails: the station is one they may use (StationNotFound), the connector exists and
-    is free, the card is theirs (CardNotFound) and accepted here now (ChargeRefused, with the reason), the prepaid
+    sending nothing when one fails: the station is one they may use (StationNotFound), the connector exists, is
+    neither faulted nor unavailable and is free (ConnectorBusy), the card is theirs (CardNotFound) and accepted here now (ChargeRefused, with the reason), the prepaid
     funds suffice (FundsProblem), the station is online (StationOffline). The charger's Rejected is
     ChargerRejected; no answer is CommandTimeout. The returned request is STARTED with its session, or ACCEPTED
     when the charger has not reported the transaction yet (the app polls it)."""
@@ -49,6 +50,9 @@ def charge_start(*, user, station_id: int, connector_id: int, card_id: int | Non
     connector = next((c for c in station.connectors.all() if c.connector_id == connector_id), None)
     if connector is None:
         raise ConnectorNotFound(f"Station #{station.pk} has no connector {connector_id}.")
+    if connector.status in (Connector.Status.FAULTED, Connector.Status.UNAVAILABLE):
+        raise ConnectorBusy(f"Connector {connector_id} of station #{station.pk} is {connector.status.lower()}: "
+                            f"choose another one.", extra={"status": connector.status})
     card = _card_for(user=user, card_id=card_id)
     verdict = id_tag_authorize(station=station, uid=card.uid, at=now)
     if not verdict.accepted:

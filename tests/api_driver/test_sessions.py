@@ -112,6 +112,18 @@ def test_a_busy_connector_is_refused(world, ana_api):
     assert response.status_code == 409 and response.json()["error"]["code"] == "connector_busy"
 
 
+@pytest.mark.django_db
+def test_a_faulted_connector_is_refused_with_its_status(world, ana_api):
+    _fund(world)
+    world["public"].connectors.filter(connector_id=1).update(status="Faulted")
+
+    response = ana_api.post("/api/v1/sessions/", {"station_id": world["public"].pk, "connector_id": 1},
+                            format="json")
+
+    assert response.status_code == 409 and response.json()["error"]["fields"] == {"status": "Faulted"}
+    assert CommandRecord.objects.count() == 0
+
+
 # --- the charger's answers (real OCPP consumer on a WebSocket) -----------------------------------------------------
 
 @sync_to_async
