@@ -150,12 +150,14 @@ else:
 CELERY_BROKER_URL = env.str("EVNET_CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _celery_dir = VAR_DIR / "celery"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "out"),
         "data_folder_out": str(_celery_dir / "out"),
         "data_folder_processed": str(_celery_dir / "processed"),
+        # Broadcast exchanges (worker remote control); kombu's default is ./control in the working directory.
+        "control_folder": str(_celery_dir / "control"),
     }
 CELERY_RESULT_BACKEND = env.str("EVNET_CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("EVNET_CELERY_EAGER", default=False)
