@@ -124,15 +124,22 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # Two redis-py 8 defaults break channels_redis under OCPP load (found by bench/ocpp_load.py):
+            # Three redis-py 8 defaults break channels_redis (the first two found by bench/ocpp_load.py):
             # - a pool holds at most 100 connections, then raises MaxConnectionsError; every socket opening or
             #   closing takes one for group_send/group_add, so a reconnect storm of a few hundred chargers killed
             #   consumers: size the pool for the herd;
             # - socket_timeout is 5 s, exactly channels_redis's BZPOPMIN block (brpop_timeout = 5 s), so an idle
-            #   receive loop times out and takes the consumers waiting on it down: read timeout above the block.
+            #   receive loop times out and takes the consumers waiting on it down;
+            # - any socket_timeout makes redis-py send every command through asyncio.wait_for, which on Python
+            #   3.11 swallows a cancellation that lands while the write completes (CPython gh-86296, fixed in
+            #   3.12). A cancelled receive() (a consumer closing, command_send giving up at its deadline) then
+            #   blocks in BZPOPMIN forever and whoever awaits it hangs: the intermittent CI hang of
+            #   tests/operations/test_command_send.py. So no socket timeout at all: BZPOPMIN returns by itself
+            #   every 5 s, the connect is bounded on its own, and TCP keepalive finds a dead Redis host.
             "CONFIG": {"hosts": [{"address": REDIS_URL,
                                   "max_connections": env.int("EVNET_REDIS_MAX_CONNECTIONS", default=2000),
-                                  "socket_timeout": 30}],
+                                  "socket_timeout": None, "socket_connect_timeout": 10,
+                                  "socket_keepalive": True}],
                        "capacity": 5000, "expiry": 60},
         }
     }
@@ -144,12 +151,14 @@ else:
 CELERY_BROKER_URL = env.str("EVNET_CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _celery_dir = VAR_DIR / "celery"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "out"),
         "data_folder_out": str(_celery_dir / "out"),
         "data_folder_processed": str(_celery_dir / "processed"),
+        # Broadcast exchanges (worker remote control); kombu's default is ./control in the working directory.
+        "control_folder": str(_celery_dir / "control"),
     }
 CELERY_RESULT_BACKEND = env.str("EVNET_CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("EVNET_CELERY_EAGER", default=False)
