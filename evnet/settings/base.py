@@ -231,6 +231,9 @@ EVNET_PAYMENT_WEBHOOK_SECRETS = {
     "simulated": env.str("EVNET_SIMULATED_GATEWAY_SECRET", default="evnet-simulated-gateway-secret"),
 }
 EVNET_VAT_RATES = {"PT": "0.23", "BR": "0.00"}
+# The simulated payment provider's checkout page (/billing/simulated-checkout/<intent>): anyone holding an intent's
+# link can "pay" it, so it exists only where money is not real (development, tests, the demo).
+EVNET_SIMULATED_CHECKOUT = env.bool("EVNET_SIMULATED_CHECKOUT", default=True)
 
 EMAIL_BACKEND = env.str("EVNET_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
