@@ -51,7 +51,7 @@ class Op:
     payload: Any
     station_id: int | None = None
     heartbeat: bool = False
-    log: list = field(default_factory=list)  # unsaved OcppMessage rows that commit with the operation
+    log: list = field(default_factory=list)  # message log rows (LOG_FIELDS tuples or unsaved OcppMessage) committed with it
     future: asyncio.Future | None = None
 
 
@@ -65,11 +65,30 @@ class WriterStats:
     largest_batch: int = 0
 
 
+# The message log row as the consumer builds it: a plain tuple in this column order (no model instance per frame).
+LOG_FIELDS = ("station_id", "direction", "message_type", "action", "message_id", "payload", "raw", "error_code",
+              "created_at")
+
+
+def _log_rows(ops: list[Op]) -> list[tuple]:
+    rows = []
+    for op in ops:
+        for row in op.log:
+            rows.append(row if isinstance(row, tuple) else tuple(getattr(row, name) for name in LOG_FIELDS))
+    return rows
+
+
+def _logs_insert(ops: list[Op]) -> None:
+    from apps.core.bulk import rows_insert
+
+    from .models import OcppMessage
+
+    rows_insert(model=OcppMessage, fields=LOG_FIELDS, rows=_log_rows(ops))
+
+
 def _apply(ops: list[Op]) -> list[Any]:
     """Run a batch's operations (caller holds the transaction). Returns results aligned with `ops`."""
     from apps.stations.live import stations_seen
-
-    from .models import OcppMessage
 
     results: list[Any] = [None] * len(ops)
     by_kind: dict[str, list[int]] = {}
@@ -90,21 +109,17 @@ def _apply(ops: list[Op]) -> list[Any]:
         stations_seen(station_ids=sorted(beats), at=now, heartbeat=True)
     if seen - beats:
         stations_seen(station_ids=sorted(seen - beats), at=now)
-    rows = [row for op in ops for row in op.log]
-    if rows:
-        OcppMessage.objects.bulk_create(rows)
+    _logs_insert(ops)
     return results
 
 
 def _store_logs_alone(op: Op) -> None:
     """Keep the evidence of a message whose operation failed: its log rows, without the operation."""
-    from .models import OcppMessage
-
     if not op.log:
         return
     try:
         with transaction.atomic():
-            OcppMessage.objects.bulk_create(op.log)
+            _logs_insert([op])
     except DatabaseError:
         logger.exception("could not store the message log of a failed %s operation", op.kind)
 
