@@ -11,8 +11,11 @@ These take plain values instead:
 Values are written as given: no save() signals, no auto_now, no defaults (pass every column the row needs)."""
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Any, Iterable, Sequence
 
+import psycopg
 import ujson
 from django.db import connections, router
 from django.db.models import JSONField, Model
@@ -25,7 +28,10 @@ def _json_text(value: Any) -> str | None:
 
 def rows_insert(*, model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """INSERT rows (tuples of attribute values in the order of `fields`, e.g. "station_id" for a foreign key).
-    Returns the number of rows written. Primary keys come from the database and are not returned."""
+    Returns the number of rows written. Primary keys come from the database and are not returned.
+
+    Never deferred: COPY cannot run in pipeline mode, and it is the cheaper of the two on the server (measured on
+    a batch of 480 meter values and 160 log rows: COPY 7-8 ms, `INSERT … SELECT FROM unnest(arrays)` 25-31 ms)."""
     rows = list(rows)
     if not rows:
         return 0
@@ -56,10 +62,11 @@ def rows_insert(*, model: type[Model], fields: Sequence[str], rows: Iterable[Seq
     return len(rows)
 
 
-def rows_update(*, objs: Iterable[Any], fields: list[str], model: type[Model] | None = None) -> int:
+def rows_update(*, objs: Iterable[Any], fields: list[str], model: type[Model] | None = None,
+                deferred: bool = False) -> int:
     """UPDATE each object's `fields` (attribute values as they are, no save() signals, no auto_now) by primary key.
     `objs` are model instances, or any objects with `pk` and those attributes when `model` is given.
-    Returns the number of objects sent."""
+    Returns the number of objects sent. With deferred, inside rows_deferred() on PostgreSQL, the UPDATE is queued."""
     objs = list(objs)
     if not objs:
         return 0
@@ -85,6 +92,10 @@ def rows_update(*, objs: Iterable[Any], fields: list[str], model: type[Model] | 
                + ", ".join(f"{quote(c.column)} = v.c{i}" for i, c in enumerate(columns))
                + " FROM unnest(" + ", ".join(f"%s::{t}[]" for t in types) + f") AS v({', '.join(names)})"
                + f" WHERE t.{quote(pk.column)} = v.pk")
+        pending = _pending(connection) if deferred else None
+        if pending is not None:
+            pending.statements.append((sql, arrays))
+            return len(objs)
         with connection.cursor() as cursor:
             cursor.execute(sql, arrays)
         return len(objs)
@@ -94,3 +105,70 @@ def rows_update(*, objs: Iterable[Any], fields: list[str], model: type[Model] | 
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return len(objs)
+
+
+# --- one round trip for a batch's writes and its commit (PostgreSQL pipeline mode) ------------------------------
+
+_local = threading.local()
+
+
+class DeferredWrites:
+    """Writes queued by `rows_update(..., deferred=True)` / `execute_deferred` inside `rows_deferred()`, sent by
+    `send()`.
+
+    Why: on a shared, loaded box every statement of the OCPP group-commit batch was a round trip in which the
+    writer thread waited for PostgreSQL to be scheduled (py-spy: 64 % of the writer's time in Connection.wait,
+    ~10 round trips per batch). In psycopg's pipeline mode the queued statements and the COMMIT go out together
+    and cost one round trip. Only writes nothing later in the transaction reads may be deferred (the caller opts
+    in per call). On SQLite (and any other vendor) nothing is deferred: each write runs when it is called."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.statements: list[tuple[str, Any]] = []
+
+    def send(self, *, commit: bool) -> None:
+        """Run the queued statements in one pipeline, then (commit=True) COMMIT in the same round trip. Raises the
+        first statement's error; the caller's transaction.atomic() then rolls back. With commit, Django's own
+        commit at the end of atomic() finds no open transaction and sends nothing."""
+        statements, self.statements = self.statements, []
+        if not statements and not commit:
+            return
+        raw = self.connection.connection
+        with raw.pipeline():
+            cursor = psycopg.Cursor(raw)  # server-side binding: typed arrays go out in binary
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            if commit:
+                raw.commit()
+
+
+@contextlib.contextmanager
+def rows_deferred(*, using: str = "default"):
+    """Within the block, opted-in writes on PostgreSQL are queued on the returned DeferredWrites (see there)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield DeferredWrites(connection)
+        return
+    connection.ensure_connection()
+    previous = getattr(_local, "pending", None)
+    pending = _local.pending = DeferredWrites(connection)
+    try:
+        yield pending
+    finally:
+        _local.pending = previous
+
+
+def _pending(connection) -> DeferredWrites | None:
+    pending = getattr(_local, "pending", None)
+    return pending if pending is not None and pending.connection is connection else None
+
+
+def execute_deferred(*, sql: str, params: Sequence[Any], using: str = "default") -> None:
+    """Run one statement (PostgreSQL placeholders %s), queued when rows_deferred() is active."""
+    connection = connections[using]
+    pending = _pending(connection)
+    if pending is not None:
+        pending.statements.append((sql, params))
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -183,6 +183,10 @@ SPECTACULAR_SETTINGS = {
 EVNET_OCPP_MESSAGE_LOG_DAYS = env.int("EVNET_OCPP_MESSAGE_LOG_DAYS", default=30)
 EVNET_OCPP_HEARTBEAT_INTERVAL_S = env.int("EVNET_OCPP_HEARTBEAT_INTERVAL_S", default=300)
 EVNET_OCPP_COMMAND_TIMEOUT_S = env.int("EVNET_OCPP_COMMAND_TIMEOUT_S", default=30)
+# Group-commit writer (apps/ocpp/writer.py): lanes = batches in flight at once, each on its own connection (0: 2 on
+# PostgreSQL, 1 elsewhere); the gathering window after the first queued operation.
+EVNET_OCPP_WRITER_LANES = env.int("EVNET_OCPP_WRITER_LANES", default=0)
+EVNET_OCPP_WRITER_MAX_DELAY_S = env.float("EVNET_OCPP_WRITER_MAX_DELAY_S", default=0.002)
 EVNET_PUBLIC_URL = env.str("EVNET_PUBLIC_URL", default="http://127.0.0.1:8000")
 EVNET_DEMO_STATION_PASSWORD = env.str("EVNET_DEMO_STATION_PASSWORD", default="evnet-demo-station")
 # Billing: HMAC-SHA256 secret per payment gateway for its signed webhooks; VAT rate per site country.

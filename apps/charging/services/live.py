@@ -63,8 +63,11 @@ def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterV
     (idle fees count from there), power coming back clears it. A transactionId that is not one of this station's
     sessions keeps its values for the station only, with a note."""
     tx_ids = {r.transaction_id for r in reports if r.transaction_id is not None}
-    sessions = {row[0]: _SessionState(row) for row in ChargingSession.objects.filter(pk__in=tx_ids).order_by()
-                .values_list(*_STATE_COLUMNS)} if tx_ids else {}
+    # FOR UPDATE (in primary key order, no deadlock between batches): the OCPP writer runs batches of different
+    # lanes at once, and a StopTransaction committed by another lane meanwhile must not be overwritten from a
+    # stale read.
+    sessions = {row[0]: _SessionState(row) for row in ChargingSession.objects.filter(pk__in=tx_ids).order_by("pk")
+                .select_for_update(of=("self",)).values_list(*_STATE_COLUMNS)} if tx_ids else {}
     wanted = {(r.station_id, r.connector_number) for r in reports if r.connector_number >= 1}
     connectors: dict[tuple[int, int], list] = {}
     if wanted:
@@ -117,14 +120,16 @@ def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterV
         if connector is not None and power is not None and connector[1] != power[1]:
             connector[1] = power[1]
             touched_connectors[connector[0]] = connector
+    # The UPDATEs are deferred (inside the writer's rows_deferred): sent with the batch's COMMIT in one round trip.
+    # Nothing later in a writer batch reads these rows.
     rows_insert(model=MeterValue, fields=_METER_VALUE_FIELDS, rows=rows)
     now = timezone.now()
     for session in (*running.values(), *attention.values()):
         session.updated_at = now
-    rows_update(model=ChargingSession, objs=running.values(), fields=_RUNNING_FIELDS)
-    rows_update(model=ChargingSession, objs=attention.values(), fields=_ATTENTION_FIELDS)
+    rows_update(model=ChargingSession, objs=running.values(), fields=_RUNNING_FIELDS, deferred=True)
+    rows_update(model=ChargingSession, objs=attention.values(), fields=_ATTENTION_FIELDS, deferred=True)
     rows_update(model=Connector, objs=[_Row(pk, power_w=w) for pk, w in touched_connectors.values()],
-                fields=["power_w"])
+                fields=["power_w"], deferred=True)
     return reports
 
 
