@@ -131,8 +131,8 @@ class DeferredWrites:
         first statement's error; the caller's transaction.atomic() then rolls back. With commit, Django's own
         commit at the end of atomic() finds no open transaction and sends nothing."""
         statements, self.statements = self.statements, []
-        if not statements and not commit:
-            return
+        if self.connection.vendor != "postgresql" or (not statements and not commit):
+            return  # nothing was queued (see rows_deferred); transaction.atomic() commits
         raw = self.connection.connection
         with raw.pipeline():
             cursor = psycopg.Cursor(raw)  # server-side binding: typed arrays go out in binary
