@@ -1,9 +1,10 @@
 """The group-commit writer of the OCPP hot path.
 
-Connections do not touch the database themselves. They submit write operations; one asyncio task per process
-(per event loop) takes everything queued, runs it in ONE hop to a dedicated writer thread inside ONE short
-transaction — bulk inserts for meter values and the message log, a few bulk updates for sessions, connectors and
-stations — commits, and only then resolves each caller's future. So a charger's message is acknowledged only after
+Connections do not touch the database themselves. They submit write operations; per event loop, each writer lane
+(one asyncio task, one thread, one database connection; see GroupCommitWriter) takes everything queued for it, runs
+it in ONE hop to its thread inside ONE short transaction — COPY for meter values and the message log, a few
+set-based updates for sessions, connectors and stations sent with the COMMIT in one round trip — commits, and only
+then resolves each caller's future. So a charger's message is acknowledged only after
 what it carried is committed, and N connections cost one round trip, not N (DESIGN.md "group commit").
 
 While a batch runs, new operations queue up and form the next batch (natural group commit); an idle writer waits
@@ -54,7 +55,8 @@ class Op:
     payload: Any
     station_id: int | None = None
     heartbeat: bool = False
-    log: list = field(default_factory=list)  # message log rows (LOG_FIELDS tuples or unsaved OcppMessage) committed with it
+    # Message-log rows committed with the operation: LOG_FIELDS tuples (or unsaved OcppMessage instances).
+    log: list = field(default_factory=list)
     future: asyncio.Future | None = None
 
 
