@@ -224,6 +224,12 @@ EVNET_OCPP_COMMAND_TIMEOUT_S = env.int("EVNET_OCPP_COMMAND_TIMEOUT_S", default=3
 # its StartTransaction (after that it answers 202 with a start request the app polls). Both hold a worker thread.
 EVNET_API_COMMAND_TIMEOUT_S = env.float("EVNET_API_COMMAND_TIMEOUT_S", default=10.0)
 EVNET_API_START_WAIT_S = env.float("EVNET_API_START_WAIT_S", default=5.0)
+# Group-commit writer (apps/ocpp/writer.py): lanes = batches in flight at once, each on its own connection (0: 2 on
+# PostgreSQL, 1 elsewhere); the gathering window after the first queued operation.
+EVNET_OCPP_WRITER_LANES = env.int("EVNET_OCPP_WRITER_LANES", default=0)
+EVNET_OCPP_WRITER_MAX_DELAY_S = env.float("EVNET_OCPP_WRITER_MAX_DELAY_S", default=0.002)
+# How many OCPP connections of one process run their connect phase (channel layer + connection_open) at once.
+EVNET_OCPP_CONNECT_CONCURRENCY = env.int("EVNET_OCPP_CONNECT_CONCURRENCY", default=64)
 EVNET_PUBLIC_URL = env.str("EVNET_PUBLIC_URL", default="http://127.0.0.1:8000")
 EVNET_DEMO_STATION_PASSWORD = env.str("EVNET_DEMO_STATION_PASSWORD", default="evnet-demo-station")
 # Billing: HMAC-SHA256 secret per payment gateway for its signed webhooks; VAT rate per site country.
