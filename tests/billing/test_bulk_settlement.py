@@ -69,9 +69,9 @@ def per_session(month) -> list[dict]:
         site = session.station.site
         session_charge_settle(rated=RatedSession(
             session_id=session.pk, organization=month["org"], customer=_customer(month, session),
-            currency=price.currency, net=price.total_excl_vat.amount, energy_wh=price.energy_wh, started_at=session.started_at,
-            time_zone=site.time_zone, country=site.country, id_tag_uid=session.id_tag_uid,
-            station_label=f"{session.station.ocpp_id} {session.station.parking_spot}", lines=price.lines,
+            currency=price.currency, net=price.total_excl_vat.amount, energy_wh=price.energy_wh,
+            started_at=session.started_at, time_zone=site.time_zone, country=site.country,
+            id_tag_uid=session.id_tag_uid, station_label=f"{session.station.ocpp_id} {session.station.parking_spot}", lines=price.lines,
             price_id=price.pk))
     return snapshot(month["org"])
 

@@ -44,11 +44,11 @@ class _Charge:
     vat_rate: Decimal
     station_label: str
     id_tag_uid: str
-    lines: list
+    lines: list | None = None  # the rated lines, read for condominium units only (their invoice groups them)
 
 
 _CHARGE_COLUMNS = ("pk", "customer_id", "session_id", "started_at", "energy_wh", "net", "vat_rate", "station_label",
-                   "id_tag_uid", "lines")
+                   "id_tag_uid")
 
 
 @dataclass
@@ -72,10 +72,11 @@ def _session_lines(*, customer: Customer, charges: list[_Charge]) -> list[_Line]
     if customer.kind == Customer.Kind.CONDOMINIUM_UNIT:
         return _tou_period_lines(charges=charges)
     lines = []
+    zone = timezone.get_current_timezone()
     for charge in charges:
         kwh = (Decimal(charge.energy_wh) / KWH).quantize(Decimal("0.001"))
         unit_price = (charge.net / kwh).quantize(Decimal("0.000001")) if kwh else Decimal("0")
-        local = timezone.localtime(charge.started_at)
+        local = charge.started_at.astimezone(zone)
         lines.append(_Line(
             kind=InvoiceLine.Kind.SESSION, session_id=charge.session_id,
             description=f"Charging #{charge.session_id} {local:%Y-%m-%d %H:%M} {charge.station_label} "
@@ -163,10 +164,13 @@ def invoices_issue_monthly(*, customers: list[Customer], period: date, issued_at
         postpaid_ids = [c.pk for c in todo if c.regime == Customer.Regime.POSTPAID]
         charges: dict[int, list[_Charge]] = defaultdict(list)
         # Plain values, not SessionCharge instances: six Money objects per session were a large part of the close.
+        # The rated lines (JSON) only matter for condominium units.
+        grouped = {c.pk for c in todo if c.kind == Customer.Kind.CONDOMINIUM_UNIT}
         for row in SessionCharge.objects.filter(customer_id__in=postpaid_ids, period__lte=period,
                                                 status=SessionCharge.Status.TO_INVOICE).order_by(
-                                                    "started_at", "pk").values_list(*_CHARGE_COLUMNS):
-            charge = _Charge(*row)
+                                                    "started_at", "pk").values_list(*_CHARGE_COLUMNS, "lines"
+                                                                                    if grouped else "pk"):
+            charge = _Charge(*row[:-1], lines=row[-1] if row[1] in grouped else None)
             charges[charge.customer_id].append(charge)
         subscriptions = defaultdict(list)
         for subscription in Subscription.objects.filter(customer_id__in=[c.pk for c in todo],
