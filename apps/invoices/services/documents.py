@@ -164,13 +164,13 @@ def invoices_issue_monthly(*, customers: list[Customer], period: date, issued_at
         postpaid_ids = [c.pk for c in todo if c.regime == Customer.Regime.POSTPAID]
         charges: dict[int, list[_Charge]] = defaultdict(list)
         # Plain values, not SessionCharge instances: six Money objects per session were a large part of the close.
-        # The rated lines (JSON) only matter for condominium units.
-        grouped = {c.pk for c in todo if c.kind == Customer.Kind.CONDOMINIUM_UNIT}
+        # The rated lines (JSON) only matter for condominium units: read only when the batch has one.
+        grouped = any(c.kind == Customer.Kind.CONDOMINIUM_UNIT for c in todo)
+        columns = (*_CHARGE_COLUMNS, "lines") if grouped else _CHARGE_COLUMNS
         for row in SessionCharge.objects.filter(customer_id__in=postpaid_ids, period__lte=period,
                                                 status=SessionCharge.Status.TO_INVOICE).order_by(
-                                                    "started_at", "pk").values_list(*_CHARGE_COLUMNS, "lines"
-                                                                                    if grouped else "pk"):
-            charge = _Charge(*row[:-1], lines=row[-1] if row[1] in grouped else None)
+                                                    "started_at", "pk").values_list(*columns):
+            charge = _Charge(*row)
             charges[charge.customer_id].append(charge)
         subscriptions = defaultdict(list)
         for subscription in Subscription.objects.filter(customer_id__in=[c.pk for c in todo],
@@ -222,11 +222,14 @@ def _documents_create(*, specs: list[_DocumentSpec], issued_at: datetime, billin
         wanted = sum(1 for spec in specs if spec.kind == kind)
         last = document_numbers_take(organization=organization, series=series_of[kind], count=wanted)
         drawn[kind] = iter(range(last - wanted + 1, last + 1))
+    # The receivables of every document that moves money, fetched (or created) in one go rather than one
+    # get_or_create per customer.
+    posting = [spec for spec in specs if sum(line.net for line in spec.lines) or sum(line.vat for line in spec.lines)]
     receivables = {}
-    for currency in sorted({spec.customer.currency for spec in specs}):
+    for currency in sorted({spec.customer.currency for spec in posting}):
         receivables.update(customer_accounts_get(
             organization=organization, kind=Account.Kind.RECEIVABLE, currency=currency,
-            customers=list({spec.customer.pk: spec.customer for spec in specs
+            customers=list({spec.customer.pk: spec.customer for spec in posting
                             if spec.customer.currency == currency}.values())))
     postings, documents = [], []
     for spec in specs:
