@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Case, DecimalField, F, Value, When
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.bulk import rows_insert
@@ -185,9 +184,18 @@ def journal_post_many(*, postings: list[Posting]) -> list[JournalEntry]:
             # cannot deadlock), then update them in one statement.
             list(Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
                  .values_list("pk", flat=True))
-            Account.objects.filter(pk__in=deltas).update(balance=F("balance") + Case(
-                *[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
-                output_field=DecimalField(max_digits=19, decimal_places=4)))
+            # One UPDATE … FROM a list of (account, delta) pairs (PostgreSQL and SQLite ≥ 3.33 alike): a CASE WHEN
+            # per account, as Django's expressions build it, cost a tenth of the monthly close (100 receivables a
+            # batch).
+            table = Account._meta.db_table
+            items = sorted(deltas.items())
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET balance = {table}.balance + v.delta "
+                    f"FROM (SELECT column1 AS account_id, column2 AS delta "
+                    f"FROM (VALUES {', '.join(['(%s, %s)'] * len(items))}) AS pairs) AS v "
+                    f"WHERE {table}.id = v.account_id",
+                    [value for pair in items for value in pair])
     return [existing[(p.organization.pk, p.reference)] for p in postings]
 
 
