@@ -248,6 +248,7 @@ async def drive(url: str, args, label: str, server_pid: int | None, profile_dir:
             profiler = start_profiler(server_pid, profile_dir / f"{label}-{rate}.txt", args.step_seconds)
         t0 = loop.time() + 1.0
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        server0 = server_cpu(server_pid)
         await asyncio.gather(*(c.meter_loop(interval, 1.0 * i / len(active), stop_at)
                                for i, c in enumerate(active)))
         seconds = loop.time() - t0
@@ -256,12 +257,17 @@ async def drive(url: str, args, label: str, server_pid: int | None, profile_dir:
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         generator_cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (seconds + 1.0)
         summary = {"offered": rate, **window.summary(seconds), "generator_cpu": generator_cpu,
-                   "server_cpu": server_cpu(server_pid)}
+                   "server_cpu": server_cpu(server_pid), "load_average": os.getloadavg()[0]}
+        # CPU the server process spent per answered message in this step: unlike wall-clock rates, this hardly
+        # depends on what else the shared box runs.
+        summary["server_cpu_ms_per_msg"] = ((summary["server_cpu"] - server0) * 1000 / summary["answered"]
+                                            if summary["answered"] else float("nan"))
         results["steps"].append(summary)
         print(f"[{label}] offered {rate:>5} msg/s: achieved {summary['msg_per_s']:7.0f} msg/s, "
               f"p50 {summary['p50_ms']:7.1f} ms, p99 {summary['p99_ms']:7.1f} ms, max {summary['max_ms']:7.0f} ms, "
               f"errors {summary['errors']}; CPU (cores, cumulative server) generator {generator_cpu:.2f}, "
-              f"server {summary['server_cpu']:.0f} s", flush=True)
+              f"server {summary['server_cpu']:.0f} s ({summary['server_cpu_ms_per_msg']:.2f} ms per message); "
+              f"load average {summary['load_average']:.1f}", flush=True)
         if profiler is not None:
             results["profile"] = finish_profiler(profiler)
         if summary["p99_ms"] > 2000 or summary["msg_per_s"] < 0.5 * rate:
@@ -511,6 +517,9 @@ def report(results: dict, args) -> None:
         top = max(result["steps"], key=lambda s: s["msg_per_s"]) if result["steps"] else None
         if top:
             print(f"bench: {label}_meter_values_peak {top['msg_per_s']:.0f} msg/s (target {TARGET_RATE})")
+            print(f"bench: {label}_server_cpu_per_message_at_peak {top['server_cpu_ms_per_msg']:.2f} ms "
+                  f"(target < {1000 / TARGET_RATE:.2f} for {TARGET_RATE} msg/s on one core)")
+            print(f"bench: {label}_load_average_at_peak {top['load_average']:.1f} (2 cores)")
         print(f"bench: {label}_connections_held {result['held']} connections (target {TARGET_CONNECTIONS})")
         print(f"bench: {label}_heartbeats_answered {result['heartbeats'][1]['answered']} heartbeats "
               f"(target {TARGET_CONNECTIONS})")

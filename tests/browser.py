@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google's hosts, which this closed network
@@ -35,6 +36,10 @@ def browser_page():
         page = context.new_page()
         page.set_default_timeout(15000)
         yield page
+        # While Playwright's event loop runs in this thread, asgiref keeps Django's connections per context, so
+        # the test's ORM calls opened a connection of their own that the test teardown does not see: close it here,
+        # in that context, or it stays open and PostgreSQL refuses to drop the test database at the end.
+        connections.close_all()
         context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -2,6 +2,7 @@
 is not configured or does not answer, the run stops with an error instead of skipping or falling back."""
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from urllib.parse import urlparse
@@ -68,3 +69,24 @@ def _fresh_channel_layers():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_outlives_its_test():
+    """A test's `sync_to_async` calls run on asgiref's one thread-sensitive thread, which outlives every test: the
+    database connection they opened there stayed open for the rest of the run, and PostgreSQL then refused to drop
+    the test database ("being accessed by other users"). Close it when the test ends."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=60)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ended_threads_release_their_connections(django_db_setup):
+    """Before the test database is dropped: a worker thread that ended (an event loop's default executor, a writer's
+    thread) leaves its connection inside a DatabaseWrapper, a reference cycle that only the garbage collector
+    closes; until then PostgreSQL counts it as a session on the database."""
+    yield
+    gc.collect()

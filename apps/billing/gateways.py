@@ -50,6 +50,14 @@ class PaymentGateway:
         WebhookMalformed."""
         raise NotImplementedError
 
+    def checkout_url(self, *, intent_id: str) -> str:
+        """Where the payer completes an intent (what the driver app opens)."""
+        raise NotImplementedError
+
+    def payment_methods(self) -> list[dict]:
+        """What the provider lets the payer use: [{"type", "label"}]."""
+        raise NotImplementedError
+
 
 def sign(*, secret: str, body: bytes, timestamp: int) -> str:
     """`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>` (the Stripe scheme)."""
@@ -65,8 +73,14 @@ class SimulatedGateway(PaymentGateway):
 
     def intent_create(self, *, amount: Decimal, currency: str, reference: str) -> Intent:
         intent_id = f"sim_pi_{uuid.uuid4().hex}"
-        return Intent(id=intent_id, status="requires_payment",
-                      checkout_url=f"{settings.EVNET_PUBLIC_URL}/billing/simulated-checkout/{intent_id}")
+        return Intent(id=intent_id, status="requires_payment", checkout_url=self.checkout_url(intent_id=intent_id))
+
+    def checkout_url(self, *, intent_id: str) -> str:
+        return f"{settings.EVNET_PUBLIC_URL}/billing/simulated-checkout/{intent_id}"
+
+    def payment_methods(self) -> list[dict]:
+        return [{"type": "card", "label": "Card (simulated)"}, {"type": "mb_way", "label": "MB WAY (simulated)"},
+                {"type": "pix", "label": "Pix (simulated)"}]
 
     def payment_succeeded_webhook(self, *, intent_id: str, amount: Decimal, currency: str,
                                   event_id: str | None = None, event_type: str = "payment_intent.succeeded",

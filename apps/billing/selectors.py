@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.charging.models import ChargingSession
 from apps.organizations.models import Organization
 
-from .models import Account, BillingSettings, Customer, CustomerCard, JournalLine
+from .models import Account, BillingSettings, Customer, CustomerCard, JournalLine, Payment
 
 FOUR_PLACES = Decimal("0.0001")
 DEFAULT_MIN_BALANCE = BillingSettings._meta.get_field("min_balance_to_start").default
@@ -104,3 +104,35 @@ def prepaid_funds_problem(*, id_tag, user, station) -> str | None:
         return (f"Prepaid wallet holds {balance:.2f} {customer.currency}, below the {minimum:.2f} "
                 f"{customer.currency} needed to start charging.")
     return None
+
+
+# The provider every organization's top-ups go through until organizations choose their own.
+DEFAULT_GATEWAY = "simulated"
+
+
+def customer_list_for_user(*, user):
+    """The customer records of one person (one per organization that bills them), with their organization."""
+    return Customer.objects.filter(user=user).select_related("organization").order_by("organization__name", "pk")
+
+
+def wallet_summaries(*, user) -> list[dict]:
+    """Per organization billing the person: regime, currency, wallet balance, what they owe and the minimum
+    balance to start charging (prepaid)."""
+    out = []
+    minimums = dict(BillingSettings.objects.filter(
+        organization__customers__user=user).values_list("organization_id", "min_balance_to_start"))
+    for customer in customer_list_for_user(user=user):
+        out.append({
+            "customer": customer,
+            "organization": customer.organization,
+            "regime": customer.regime,
+            "currency": customer.currency,
+            "balance": wallet_balance(customer=customer),
+            "owed": receivable_balance(customer=customer),
+            "min_balance_to_start": minimums.get(customer.organization_id, DEFAULT_MIN_BALANCE),
+        })
+    return out
+
+
+def payment_list_for_user(*, user):
+    return Payment.objects.filter(customer__user=user).select_related("organization").order_by("-created_at", "-pk")

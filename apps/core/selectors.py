@@ -24,10 +24,13 @@ async def _channel_layer_round_trip(timeout_s: float) -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("readyz.")
-    token = uuid.uuid4().hex
-    await layer.send(channel, {"type": "readyz.ping", "token": token})
-    message = await asyncio.wait_for(layer.receive(channel), timeout=timeout_s)
+    # The whole round trip is bounded, not only the receive: the Redis connection has no socket timeout (see
+    # CHANNEL_LAYERS in settings), so a Redis that accepts the connection but never answers would block the send.
+    async with asyncio.timeout(timeout_s):
+        channel = await layer.new_channel("readyz.")
+        token = uuid.uuid4().hex
+        await layer.send(channel, {"type": "readyz.ping", "token": token})
+        message = await layer.receive(channel)
     if message.get("token") != token:
         raise RuntimeError("channel layer returned a different message")
 

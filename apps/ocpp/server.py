@@ -15,11 +15,20 @@ accept into 403 ("Access denied", ws_protocol.WebSocketProtocol.serverReject). T
 - `EvnetCommandLine`: daphne's command line with that server, and WebSocket connections without the 24 h limit
   daphne applies by default (chargers stay connected for weeks) unless --websocket_timeout is given.
 
+Settings for a reconnect herd (10,000 chargers coming back after a restart; bench/README.md run B failed on each):
+- listen backlog `EVNET_OCPP_LISTEN_BACKLOG` (default 4096, capped by the kernel's net.core.somaxconn) instead of
+  Twisted's 50, so SYNs queue instead of being dropped into the chargers' exponential back-off;
+- a 30 s WebSocket connect timeout unless --websocket_connect_timeout is given (daphne's 5 s killed handshakes that
+  were merely queued behind others, and the charger then retried into the same queue);
+- the soft open-files limit raised to the hard limit (one descriptor per charger).
+
 Everything else is daphne, unchanged: `run_evnet` and production start this instead of `daphne`."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import resource
 import sys
 
 from autobahn.websocket.types import ConnectionDeny
@@ -82,6 +91,9 @@ class EvnetServer(Server):
     """Daphne's server with DenialWebSocketProtocol and an OCPP writer flush before shutdown."""
 
     def __init__(self, *args, **kwargs):
+        backlog = int(os.environ.get("EVNET_OCPP_LISTEN_BACKLOG", "4096"))
+        kwargs["endpoints"] = [f"{e}:backlog={backlog}" if e.startswith("tcp:") and ":backlog=" not in e else e
+                               for e in kwargs.get("endpoints") or []]
         super().__init__(*args, **kwargs)
         reactor.addSystemEventTrigger("before", "shutdown", self._flush_ocpp_writer)
 
@@ -112,6 +124,11 @@ class EvnetCommandLine(CommandLineInterface):
     def run(self, args):
         if not any(a.startswith("--websocket_timeout") for a in args):
             args = ["--websocket_timeout", "-1", *args]
+        if not any(a.startswith("--websocket_connect_timeout") for a in args):
+            args = ["--websocket_connect_timeout", "30", *args]
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and hard != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         return super().run(args)
 
 

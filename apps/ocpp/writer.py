@@ -1,9 +1,10 @@
 """The group-commit writer of the OCPP hot path.
 
-Connections do not touch the database themselves. They submit write operations; one asyncio task per process
-(per event loop) takes everything queued, runs it in ONE hop to a dedicated writer thread inside ONE short
-transaction — bulk inserts for meter values and the message log, a few bulk updates for sessions, connectors and
-stations — commits, and only then resolves each caller's future. So a charger's message is acknowledged only after
+Connections do not touch the database themselves. They submit write operations; per event loop, each writer lane
+(one asyncio task, one thread, one database connection; see GroupCommitWriter) takes everything queued for it, runs
+it in ONE hop to its thread inside ONE short transaction — COPY for meter values and the message log, a few
+set-based updates for sessions, connectors and stations sent with the COMMIT in one round trip — commits, and only
+then resolves each caller's future. So a charger's message is acknowledged only after
 what it carried is committed, and N connections cost one round trip, not N (DESIGN.md "group commit").
 
 While a batch runs, new operations queue up and form the next batch (natural group commit); an idle writer waits
@@ -22,8 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+
+from apps.core.bulk import rows_deferred
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,8 @@ class Op:
     payload: Any
     station_id: int | None = None
     heartbeat: bool = False
-    log: list = field(default_factory=list)  # unsaved OcppMessage rows that commit with the operation
+    # Message-log rows committed with the operation: LOG_FIELDS tuples (or unsaved OcppMessage instances).
+    log: list = field(default_factory=list)
     future: asyncio.Future | None = None
 
 
@@ -65,11 +70,30 @@ class WriterStats:
     largest_batch: int = 0
 
 
+# The message log row as the consumer builds it: a plain tuple in this column order (no model instance per frame).
+LOG_FIELDS = ("station_id", "direction", "message_type", "action", "message_id", "payload", "raw", "error_code",
+              "created_at")
+
+
+def _log_rows(ops: list[Op]) -> list[tuple]:
+    rows = []
+    for op in ops:
+        for row in op.log:
+            rows.append(row if isinstance(row, tuple) else tuple(getattr(row, name) for name in LOG_FIELDS))
+    return rows
+
+
+def _logs_insert(ops: list[Op]) -> None:
+    from apps.core.bulk import rows_insert
+
+    from .models import OcppMessage
+
+    rows_insert(model=OcppMessage, fields=LOG_FIELDS, rows=_log_rows(ops))
+
+
 def _apply(ops: list[Op]) -> list[Any]:
     """Run a batch's operations (caller holds the transaction). Returns results aligned with `ops`."""
     from apps.stations.live import stations_seen
-
-    from .models import OcppMessage
 
     results: list[Any] = [None] * len(ops)
     by_kind: dict[str, list[int]] = {}
@@ -87,24 +111,20 @@ def _apply(ops: list[Op]) -> list[Any]:
     seen = {op.station_id for op in ops if op.station_id is not None and not op.heartbeat}
     beats = {op.station_id for op in ops if op.station_id is not None and op.heartbeat}
     if beats:
-        stations_seen(station_ids=sorted(beats), at=now, heartbeat=True)
+        stations_seen(station_ids=sorted(beats), at=now, heartbeat=True, deferred=True)
     if seen - beats:
-        stations_seen(station_ids=sorted(seen - beats), at=now)
-    rows = [row for op in ops for row in op.log]
-    if rows:
-        OcppMessage.objects.bulk_create(rows)
+        stations_seen(station_ids=sorted(seen - beats), at=now, deferred=True)
+    _logs_insert(ops)
     return results
 
 
 def _store_logs_alone(op: Op) -> None:
     """Keep the evidence of a message whose operation failed: its log rows, without the operation."""
-    from .models import OcppMessage
-
     if not op.log:
         return
     try:
         with transaction.atomic():
-            OcppMessage.objects.bulk_create(op.log)
+            _logs_insert([op])
     except DatabaseError:
         logger.exception("could not store the message log of a failed %s operation", op.kind)
 
@@ -114,11 +134,19 @@ def _reset_connection_if_broken(exc: BaseException) -> None:
         connection.close()
 
 
+def _transaction(ops: list[Op]) -> list[Any]:
+    """One transaction for `ops`. The bulk writes of the batch (meter values, message log, session running state,
+    last seen) are deferred and sent with the COMMIT in one round trip on PostgreSQL (apps.core.bulk)."""
+    with transaction.atomic(), rows_deferred() as deferred:
+        results = _apply(ops)
+        deferred.send(commit=True)
+    return results
+
+
 def _execute(ops: list[Op]) -> tuple[list[tuple[bool, Any]], bool]:
     """Writer thread: the whole batch in one transaction; on failure, each operation in its own."""
     try:
-        with transaction.atomic():
-            results = _apply(ops)
+        results = _transaction(ops)
         return [(True, r) for r in results], False
     except Exception as exc:  # noqa: BLE001 - any failure of the batch falls back to one-by-one below
         _reset_connection_if_broken(exc)
@@ -130,8 +158,7 @@ def _execute(ops: list[Op]) -> tuple[list[tuple[bool, Any]], bool]:
     outcomes: list[tuple[bool, Any]] = []
     for op in ops:
         try:
-            with transaction.atomic():
-                outcomes.append((True, _apply([op])[0]))
+            outcomes.append((True, _transaction([op])[0]))
         except Exception as exc:  # noqa: BLE001 - reported to that operation's caller only
             _reset_connection_if_broken(exc)
             logger.warning("OCPP write %s failed: %r", op.kind, exc, exc_info=exc)
@@ -144,59 +171,45 @@ def _close_connection() -> None:
     connection.close()
 
 
-class GroupCommitWriter:
-    """One per event loop. `submit()` from the loop; results come back on the loop."""
+class _Lane:
+    """One queue, one drain task and one writer thread (so one database connection: Django's are per thread)."""
 
-    def __init__(self, *, max_batch: int = 1000, max_delay_s: float = 0.002):
-        self.max_batch = max_batch
-        self.max_delay_s = max_delay_s
-        self.stats = WriterStats()
-        self._queue: list[Op] = []
-        self._wakeup = asyncio.Event()
-        self._full = asyncio.Event()  # cuts the gathering window short: a full batch, or a stop
-        self._stopping = False
-        self._task: asyncio.Task | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evnet-ocpp-writer")
-        self._loop = asyncio.get_running_loop()
+    def __init__(self, writer: "GroupCommitWriter", index: int):
+        self.writer = writer
+        self.queue: list[Op] = []
+        self.wakeup = asyncio.Event()
+        self.full = asyncio.Event()  # cuts the gathering window short: a full batch, or a stop
+        self.task: asyncio.Task | None = None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"evnet-ocpp-writer-{index}")
 
-    def submit(self, kind: str, payload: Any = None, *, station_id: int | None = None, heartbeat: bool = False,
-               log: list | None = None, wait: bool = True) -> asyncio.Future | None:
-        """Queue an operation. With wait (the default) returns a future resolved once it is committed (or
-        failed); without, nothing (used for the log of replies sent)."""
-        if self._stopping and self._task is None:
-            raise RuntimeError("the OCPP writer is stopped")
-        future = self._loop.create_future() if wait else None
-        self._queue.append(Op(kind, payload, station_id, heartbeat, log or [], future))
-        if self._task is None:
-            self._task = self._loop.create_task(self._drain(), name="evnet-ocpp-writer")
-        self._wakeup.set()
-        if len(self._queue) >= self.max_batch:
-            self._full.set()
-        return future
+    def add(self, op: Op) -> None:
+        self.queue.append(op)
+        if self.task is None:
+            self.task = self.writer._loop.create_task(self.drain(), name="evnet-ocpp-writer")
+        self.wakeup.set()
+        if len(self.queue) >= self.writer.max_batch:
+            self.full.set()
 
-    async def run(self, kind: str, payload: Any = None, **kwargs) -> Any:
-        """Submit and wait for the committed result (raises the operation's exception)."""
-        return await self.submit(kind, payload, **kwargs)
-
-    async def _drain(self) -> None:
-        loop = self._loop
+    async def drain(self) -> None:
+        writer = self.writer
+        loop = writer._loop
         while True:
-            if not self._queue:
-                if self._stopping:
+            if not self.queue:
+                if writer._stopping:
                     return
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                self.wakeup.clear()
+                await self.wakeup.wait()
                 continue
-            if len(self._queue) < self.max_batch and self.max_delay_s and not self._stopping:
-                self._full.clear()
+            if len(self.queue) < writer.max_batch and writer.max_delay_s and not writer._stopping:
+                self.full.clear()
                 try:
-                    await asyncio.wait_for(self._full.wait(), self.max_delay_s)
+                    await asyncio.wait_for(self.full.wait(), writer.max_delay_s)
                 except asyncio.TimeoutError:
                     pass
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+            batch, self.queue = self.queue[: writer.max_batch], self.queue[writer.max_batch:]
             started = time.perf_counter()
             try:
-                outcomes, retried = await loop.run_in_executor(self._executor, _execute, batch)
+                outcomes, retried = await loop.run_in_executor(self.executor, _execute, batch)
             except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting forever
                 for op in batch:
                     if op.future is not None and not op.future.done():
@@ -204,7 +217,7 @@ class GroupCommitWriter:
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
-            stats = self.stats
+            stats = writer.stats
             stats.batches += 1
             stats.ops += len(batch)
             stats.busy_s += time.perf_counter() - started
@@ -221,15 +234,76 @@ class GroupCommitWriter:
                     op.future.set_exception(value)
 
     async def stop(self) -> None:
-        """Flush everything queued, then release the writer thread and its database connection."""
+        self.wakeup.set()
+        self.full.set()
+        if self.task is not None:
+            await asyncio.shield(self.task)
+            self.task = None
+        await self.writer._loop.run_in_executor(self.executor, _close_connection)
+        self.executor.shutdown(wait=True)
+
+
+def _lanes_default() -> int:
+    """EVNET_OCPP_WRITER_LANES, else 2 on PostgreSQL and 1 elsewhere (SQLite has one writer at a time anyway)."""
+    configured = settings.EVNET_OCPP_WRITER_LANES
+    if configured:
+        return max(1, int(configured))
+    return 2 if connection.vendor == "postgresql" else 1
+
+
+class GroupCommitWriter:
+    """One per event loop. `submit()` from the loop; results come back on the loop.
+
+    Lanes: on PostgreSQL the writer runs `lanes` batches at once, each on its own thread and connection, so one
+    batch's statements and COMMIT (fsync) overlap with the next batch's (bench/README.md: a single connection
+    spent most of its time waiting on the server, not computing). Operations are routed by station — every
+    operation of a station except "call" goes to lane station_id % lanes — so a station's meter values,
+    status notifications and heartbeats are written in order by one connection and batches of different lanes
+    touch different stations' rows. "call" operations (boot, authorize, start/stop transaction, connection
+    open/close, …) all go to lane 0, serialised among themselves as with a single writer: they read and write
+    rows shared between stations (cards, funds). A charger has one CALL outstanding at a time (OCPP-J) and each
+    is acknowledged after its commit, so its next message, whatever lane it goes to, sees what came before."""
+
+    def __init__(self, *, max_batch: int = 1000, max_delay_s: float | None = None, lanes: int | None = None):
+        self.max_batch = max_batch
+        self.max_delay_s = settings.EVNET_OCPP_WRITER_MAX_DELAY_S if max_delay_s is None else max_delay_s
+        self.stats = WriterStats()
+        self._stopping = False
+        self._loop = asyncio.get_running_loop()
+        self._lanes = [_Lane(self, i) for i in range(lanes or _lanes_default())]
+
+    @property
+    def lanes(self) -> int:
+        return len(self._lanes)
+
+    def _lane(self, op: Op) -> _Lane:
+        if len(self._lanes) == 1 or op.kind == "call":
+            return self._lanes[0]
+        station_id = op.station_id
+        if station_id is None and op.log:
+            row = op.log[0]
+            station_id = row[0] if isinstance(row, tuple) else row.station_id
+        return self._lanes[(station_id or 0) % len(self._lanes)]
+
+    def submit(self, kind: str, payload: Any = None, *, station_id: int | None = None, heartbeat: bool = False,
+               log: list | None = None, wait: bool = True) -> asyncio.Future | None:
+        """Queue an operation. With wait (the default) returns a future resolved once it is committed (or
+        failed); without, nothing (used for the log of replies sent)."""
+        if self._stopping and all(lane.task is None for lane in self._lanes):
+            raise RuntimeError("the OCPP writer is stopped")
+        future = self._loop.create_future() if wait else None
+        op = Op(kind, payload, station_id, heartbeat, log or [], future)
+        self._lane(op).add(op)
+        return future
+
+    async def run(self, kind: str, payload: Any = None, **kwargs) -> Any:
+        """Submit and wait for the committed result (raises the operation's exception)."""
+        return await self.submit(kind, payload, **kwargs)
+
+    async def stop(self) -> None:
+        """Flush everything queued, then release the writer threads and their database connections."""
         self._stopping = True
-        self._wakeup.set()
-        self._full.set()
-        if self._task is not None:
-            await asyncio.shield(self._task)
-            self._task = None
-        await self._loop.run_in_executor(self._executor, _close_connection)
-        self._executor.shutdown(wait=True)
+        await asyncio.gather(*(lane.stop() for lane in self._lanes))
 
 
 _writers: dict[asyncio.AbstractEventLoop, GroupCommitWriter] = {}

@@ -12,7 +12,7 @@ from apps.organizations.selectors import queryset_scope
 from apps.stations.models import ChargingStation
 from apps.tariffs.engine.types import HourPrice, PriceSchedule
 
-from .exceptions import DynamicPricingNotConfigured
+from .exceptions import DynamicPricingNotConfigured, ForecastInputsMissing
 from .models import PriceForecast, StationPricing
 from .services.forecast import forecast_hours_preview
 
@@ -135,3 +135,39 @@ def panel_series(*, rows: list[PriceForecast]) -> dict:
         "f_pv_global": [r.f_pv_global for r in rows],
         "dm": [float(r.dm) for r in rows],
     }
+
+
+def price_schedules_for_stations(*, stations, start_at: datetime, end_at: datetime) -> dict[int, PriceSchedule]:
+    """`price_schedule_for` for many stations in two queries: the stations with dynamic pricing enabled and their
+    stored forecast hours of [start_at, end_at). A station whose stored hours do not cover the window (the daily
+    job has not run yet) falls back to `price_schedule_for`, which computes the missing hours. Stations without
+    dynamic pricing are absent from the result."""
+    station_by_id = {s.pk: s for s in stations}
+    modes = dict(StationPricing.objects.filter(station_id__in=station_by_id, enabled=True).order_by()
+                 .values_list("station_id", "mode"))
+    if not modes:
+        return {}
+    first = start_at.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    wanted = []
+    cursor = first
+    while cursor < end_at:
+        wanted.append(cursor)
+        cursor += HOUR
+    hours: dict[int, dict[datetime, HourPrice]] = {pk: {} for pk in modes}
+    for row in (PriceForecast.objects.filter(station_id__in=modes, start_at__gte=first, start_at__lt=end_at)
+                .order_by().values_list("station_id", "start_at", "variable_price_per_kwh", "idle_fee_per_minute",
+                             "fixed_price")):
+        station_id, at, energy, idle, fixed = row
+        hours[station_id][at] = HourPrice(start_at=at, energy_per_kwh=energy, idle_per_minute=idle, fixed=fixed)
+    out = {}
+    for station_id, mode in modes.items():
+        stored = hours[station_id]
+        if all(at in stored for at in wanted):
+            out[station_id] = PriceSchedule(hours=[stored[at] for at in wanted], mode=mode)
+            continue
+        try:
+            out[station_id] = price_schedule_for(station=station_by_id[station_id], start_at=start_at,
+                                                 end_at=end_at)
+        except (DynamicPricingNotConfigured, ForecastInputsMissing):
+            continue
+    return out

@@ -44,6 +44,8 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The driver API's station search prefilters on a bounding box of these before the exact distance.
+        indexes = [models.Index(fields=["latitude", "longitude"], name="site_coordinates")]
         constraints = [
             models.CheckConstraint(condition=~models.Q(time_zone=""), name="site_time_zone_required",
                                    violation_error_message="A site needs a time zone."),

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from apps.core.bulk import rows_update
+from django.db import connection
+
+from apps.core.bulk import execute_deferred, rows_update
 
 from .models import ChargingStation, Connector, StationStatusEvent
 
@@ -28,8 +30,16 @@ class StatusReport:
     vendor_error_code: str = ""
 
 
-def stations_seen(*, station_ids: list[int], at: datetime, heartbeat: bool = False) -> int:
-    """Mark stations as heard from at `at` (one UPDATE for the whole list)."""
+def stations_seen(*, station_ids: list[int], at: datetime, heartbeat: bool = False, deferred: bool = False) -> int:
+    """Mark stations as heard from at `at` (one UPDATE for the whole list). With deferred on PostgreSQL inside
+    apps.core.bulk.rows_deferred(), the UPDATE is queued (sent with the batch's commit) and 0 is returned."""
+    if deferred and connection.vendor == "postgresql":
+        table = ChargingStation._meta.db_table
+        extra = ", last_heartbeat_at = %s" if heartbeat else ""
+        params = [at, at, station_ids] if heartbeat else [at, station_ids]
+        execute_deferred(sql=f'UPDATE "{table}" SET last_seen_at = %s{extra} WHERE id = ANY(%s::bigint[])',
+                         params=params)
+        return 0
     fields = {"last_seen_at": at}
     if heartbeat:
         fields["last_heartbeat_at"] = at

@@ -85,3 +85,70 @@ def tariff_quote(*, station, energy_wh: int, start_at: datetime, power_w: int | 
     readings.append(Reading(stop_at, energy_wh))
     return rate(tariff=spec, readings=readings, started_at=start_at, stopped_at=stop_at,
                 time_zone=station.site.time_zone, user_group=user_group)
+
+
+def tariff_specs_for_stations(*, stations, user_group: str, start_at: datetime,
+                              end_at: datetime) -> dict[int, "StationTariffs"]:
+    """`tariff_spec_for` for many stations and a time window in five queries instead of three per station and
+    moment: for each station, the candidate tariffs (same precedence) and their versions overlapping
+    [start_at, end_at). Ask the result `.spec_at(at)` for the spec in force at a moment of the window."""
+    stations = list(stations)
+    station_ids = {s.pk for s in stations}
+    site_ids = {s.site_id for s in stations}
+    organization_ids = {s.site.organization_id for s in stations}
+    by_station: dict[int, list] = {}
+    by_site: dict[int, list] = {}
+    for row in (TariffAssignment.objects.filter(Q(station_id__in=station_ids) | Q(site_id__in=site_ids))
+                .filter(user_group__in=[user_group, ""]).order_by()
+                .values("tariff_id", "station_id", "site_id", "user_group")):
+        target = by_station.setdefault(row["station_id"], []) if row["station_id"] else by_site.setdefault(
+            row["site_id"], [])
+        target.append(row)
+    defaults = {}
+    for tariff_id, organization_id in (Tariff.objects.filter(organization_id__in=organization_ids,
+                                                             is_organization_default=True)
+                                       .order_by("organization_id", "code").values_list("pk", "organization_id")):
+        defaults.setdefault(organization_id, tariff_id)
+    tariff_ids = {r["tariff_id"] for rows in (*by_station.values(), *by_site.values()) for r in rows}
+    tariff_ids |= set(defaults.values())
+    versions: dict[int, list[TariffVersion]] = {}
+    for version in (TariffVersion.objects.filter(tariff_id__in=tariff_ids, valid_from_at__lt=end_at)
+                    .filter(Q(valid_until_at__isnull=True) | Q(valid_until_at__gt=start_at))
+                    .select_related("tariff").order_by("tariff_id", "-number")):
+        versions.setdefault(version.tariff_id, []).append(version)
+    out: dict[int, StationTariffs] = {}
+    shared: dict[tuple, StationTariffs] = {}
+    for station in stations:
+        rows = by_station.get(station.pk, []) + by_site.get(station.site_id, [])
+        ranked = sorted(rows, key=lambda r: (r["station_id"] is None, r["user_group"] == ""))
+        candidates = [r["tariff_id"] for r in ranked]
+        default = defaults.get(station.site.organization_id)
+        if default is not None:
+            candidates.append(default)
+        key = (tuple(candidates), station.site.currency)
+        if key not in shared:
+            shared[key] = StationTariffs(candidates=[versions.get(t, []) for t in candidates],
+                                         currency=station.site.currency)
+        out[station.pk] = shared[key]
+    return out
+
+
+class StationTariffs:
+    """The candidate tariffs of one station (most specific first) with their versions of a time window."""
+
+    __slots__ = ("candidates", "currency")
+
+    def __init__(self, *, candidates: list[list[TariffVersion]], currency: str):
+        self.candidates = candidates
+        self.currency = currency
+
+    def spec_at(self, at: datetime) -> TariffSpec | None:
+        """The spec `tariff_spec_for` would give at `at` (None: no tariff; a version in another currency than
+        the site's is skipped as unusable rather than raised: a price list must not fail for one station)."""
+        for versions in self.candidates:
+            for version in versions:  # highest number first
+                if version.valid_from_at <= at and (version.valid_until_at is None or version.valid_until_at > at):
+                    if version.currency != self.currency:
+                        return None
+                    return tariff_version_spec(version=version)
+        return None

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
-from .models import IdTag, User
+from .models import IdTag, User, Vehicle
 
 
 @transaction.atomic
@@ -77,3 +77,61 @@ def user_create_with_password(*, email: str, first_name: str = "", last_name: st
     user.full_clean(exclude=["password"])
     user.save()
     return user, password
+
+
+def id_tag_block_by_owner(*, id_tag: IdTag) -> IdTag:
+    """The owner reports a lost card: it is refused ("Blocked") from the next Authorize or StartTransaction on.
+    Blocking a blocked card changes nothing."""
+    id_tags_set_status(id_tags=IdTag.objects.filter(pk=id_tag.pk), status=IdTag.Status.BLOCKED)
+    id_tag.refresh_from_db()
+    return id_tag
+
+
+def _vehicle_check(*, owner, organization_id: int | None, id_tag: IdTag | None) -> None:
+    from .selectors import organization_ids_of_person
+
+    if organization_id is not None and organization_id not in organization_ids_of_person(user=owner):
+        raise ValidationError({"organization_id": "You do not belong to this organization."})
+    if id_tag is not None and id_tag.owner_id != owner.pk:
+        raise ValidationError({"card_id": "This card is not yours."})
+
+
+@transaction.atomic
+def vehicle_create(*, owner, make: str, model: str, license_plate: str = "", battery_capacity_wh: int | None = None,
+                   organization_id: int | None = None, id_tag: IdTag | None = None) -> Vehicle:
+    """A driver registers a vehicle of theirs, in one of their organizations (the only one by default)."""
+    from .selectors import organization_ids_of_person
+
+    if organization_id is None:
+        organizations = organization_ids_of_person(user=owner)
+        if len(organizations) != 1:
+            raise ValidationError({"organization_id": "Say which of your organizations the vehicle belongs to."
+                                   if organizations else "You belong to no organization yet."})
+        organization_id = organizations.pop()
+    _vehicle_check(owner=owner, organization_id=organization_id, id_tag=id_tag)
+    vehicle = Vehicle(owner=owner, organization_id=organization_id, make=make, model=model,
+                      license_plate=license_plate, battery_capacity_wh=battery_capacity_wh, id_tag=id_tag)
+    vehicle.full_clean()
+    vehicle.save()
+    return vehicle
+
+
+@transaction.atomic
+def vehicle_update(*, vehicle: Vehicle, **fields) -> Vehicle:
+    """The owner edits make, model, plate, battery capacity or usual card."""
+    allowed = {"make", "model", "license_plate", "battery_capacity_wh", "id_tag"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"not editable by the owner: {sorted(unknown)}")
+    if "id_tag" in fields:
+        _vehicle_check(owner=vehicle.owner, organization_id=None, id_tag=fields["id_tag"])
+    for name, value in fields.items():
+        setattr(vehicle, name, value)
+    vehicle.full_clean()
+    vehicle.save()
+    return vehicle
+
+
+@transaction.atomic
+def vehicle_delete(*, vehicle: Vehicle) -> None:
+    vehicle.delete()

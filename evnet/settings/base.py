@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.simulator",
     "apps.provisioning",
     "apps.demo",
+    "apps.driving",
 ]
 
 MIDDLEWARE = [
@@ -124,15 +125,22 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # Two redis-py 8 defaults break channels_redis under OCPP load (found by bench/ocpp_load.py):
+            # Three redis-py 8 defaults break channels_redis (the first two found by bench/ocpp_load.py):
             # - a pool holds at most 100 connections, then raises MaxConnectionsError; every socket opening or
             #   closing takes one for group_send/group_add, so a reconnect storm of a few hundred chargers killed
             #   consumers: size the pool for the herd;
             # - socket_timeout is 5 s, exactly channels_redis's BZPOPMIN block (brpop_timeout = 5 s), so an idle
-            #   receive loop times out and takes the consumers waiting on it down: read timeout above the block.
+            #   receive loop times out and takes the consumers waiting on it down;
+            # - any socket_timeout makes redis-py send every command through asyncio.wait_for, which on Python
+            #   3.11 swallows a cancellation that lands while the write completes (CPython gh-86296, fixed in
+            #   3.12). A cancelled receive() (a consumer closing, command_send giving up at its deadline) then
+            #   blocks in BZPOPMIN forever and whoever awaits it hangs: the intermittent CI hang of
+            #   tests/operations/test_command_send.py. So no socket timeout at all: BZPOPMIN returns by itself
+            #   every 5 s, the connect is bounded on its own, and TCP keepalive finds a dead Redis host.
             "CONFIG": {"hosts": [{"address": REDIS_URL,
                                   "max_connections": env.int("EVNET_REDIS_MAX_CONNECTIONS", default=2000),
-                                  "socket_timeout": 30}],
+                                  "socket_timeout": None, "socket_connect_timeout": 10,
+                                  "socket_keepalive": True}],
                        "capacity": 5000, "expiry": 60},
         }
     }
@@ -144,12 +152,14 @@ else:
 CELERY_BROKER_URL = env.str("EVNET_CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _celery_dir = VAR_DIR / "celery"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "out"),
         "data_folder_out": str(_celery_dir / "out"),
         "data_folder_processed": str(_celery_dir / "processed"),
+        # Broadcast exchanges (worker remote control); kombu's default is ./control in the working directory.
+        "control_folder": str(_celery_dir / "control"),
     }
 CELERY_RESULT_BACKEND = env.str("EVNET_CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("EVNET_CELERY_EAGER", default=False)
@@ -211,6 +221,16 @@ SPECTACULAR_SETTINGS = {
 EVNET_OCPP_MESSAGE_LOG_DAYS = env.int("EVNET_OCPP_MESSAGE_LOG_DAYS", default=30)
 EVNET_OCPP_HEARTBEAT_INTERVAL_S = env.int("EVNET_OCPP_HEARTBEAT_INTERVAL_S", default=300)
 EVNET_OCPP_COMMAND_TIMEOUT_S = env.int("EVNET_OCPP_COMMAND_TIMEOUT_S", default=30)
+# Driver API: how long POST /api/v1/sessions/ waits for the charger's answer to RemoteStartTransaction, then for
+# its StartTransaction (after that it answers 202 with a start request the app polls). Both hold a worker thread.
+EVNET_API_COMMAND_TIMEOUT_S = env.float("EVNET_API_COMMAND_TIMEOUT_S", default=10.0)
+EVNET_API_START_WAIT_S = env.float("EVNET_API_START_WAIT_S", default=5.0)
+# Group-commit writer (apps/ocpp/writer.py): lanes = batches in flight at once, each on its own connection (0: 2 on
+# PostgreSQL, 1 elsewhere); the gathering window after the first queued operation.
+EVNET_OCPP_WRITER_LANES = env.int("EVNET_OCPP_WRITER_LANES", default=0)
+EVNET_OCPP_WRITER_MAX_DELAY_S = env.float("EVNET_OCPP_WRITER_MAX_DELAY_S", default=0.002)
+# How many OCPP connections of one process run their connect phase (channel layer + connection_open) at once.
+EVNET_OCPP_CONNECT_CONCURRENCY = env.int("EVNET_OCPP_CONNECT_CONCURRENCY", default=64)
 EVNET_PUBLIC_URL = env.str("EVNET_PUBLIC_URL", default="http://127.0.0.1:8000")
 EVNET_DEMO_STATION_PASSWORD = env.str("EVNET_DEMO_STATION_PASSWORD", default="evnet-demo-station")
 # Billing: HMAC-SHA256 secret per payment gateway for its signed webhooks; VAT rate per site country.
@@ -218,6 +238,9 @@ EVNET_PAYMENT_WEBHOOK_SECRETS = {
     "simulated": env.str("EVNET_SIMULATED_GATEWAY_SECRET", default="evnet-simulated-gateway-secret"),
 }
 EVNET_VAT_RATES = {"PT": "0.23", "BR": "0.00"}
+# The simulated payment provider's checkout page (/billing/simulated-checkout/<intent>): anyone holding an intent's
+# link can "pay" it, so it exists only where money is not real (development, tests, the demo).
+EVNET_SIMULATED_CHECKOUT = env.bool("EVNET_SIMULATED_CHECKOUT", default=True)
 
 EMAIL_BACKEND = env.str("EVNET_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")

@@ -10,6 +10,7 @@ from apps.billing.exceptions import InvalidAmount, LedgerCurrencyMismatch, Unbal
 from apps.billing.models import Account, JournalEntry, JournalLine
 from apps.billing.selectors import account_balance, journal_unbalanced_entries
 from apps.billing.services.ledger import account_get, journal_post, journal_reverse
+from apps.core.bulk import rows_insert
 from tests.billing.factories import CustomerFactory
 from tests.factories import OrganizationFactory
 
@@ -104,3 +105,19 @@ def test_database_refuses_edits_and_unbalanced_lines(books):
         JournalLine.objects.create(entry=entry, account=books["revenue"], amount=Money(Decimal("1"), "EUR"))
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="database triggers are PostgreSQL-only")
+def test_database_checks_journal_lines_written_by_copy_too(books):
+    """The monthly close writes journal lines with COPY (`rows_insert`): the balance and currency triggers fire."""
+    entry = journal_post(organization=books["org"], kind=JournalEntry.Kind.TOP_UP, currency="EUR", reference="c",
+                         lines=[(books["clearing"], Decimal("9")), (books["wallet"], Decimal("-9"))])
+    fields = ["entry_id", "account_id", "amount", "amount_currency"]
+    for rows, error in [([(entry.pk, books["revenue"].pk, Decimal("1"), "EUR")], "unbalanced"),
+                        ([(entry.pk, books["revenue"].pk, Decimal("1"), "BRL"),
+                          (entry.pk, books["clearing"].pk, Decimal("-1"), "BRL")], "is kept in EUR")]:
+        with pytest.raises(DatabaseError, match=error), transaction.atomic():
+            rows_insert(model=JournalLine, fields=fields, rows=rows)
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert sorted(line.amount.amount for line in entry.lines.all()) == [Decimal("-9"), Decimal("9")]

@@ -12,10 +12,10 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import IntegrityError, connection
 from djmoney.money import Money
 
-from apps.billing.models import Customer, SessionCharge
+from apps.billing.models import Account, Customer, SessionCharge
 from apps.billing.selectors import journal_unbalanced_entries, receivable_balance
 from apps.billing.services.plans import subscription_start
 from apps.invoices.models import BillingRun, BillingRunStep, Invoice
@@ -120,3 +120,29 @@ def test_killed_close_resumes_without_duplicates():
     resumed = month_close(organization=org, period=OCTOBER)
     assert (resumed.status, resumed.progress, resumed.attempts) == ("completed", "6/6", 2)
     assert_complete_month(org, customers)
+
+
+@pytest.mark.django_db
+def test_a_close_failing_in_the_middle_of_a_batch_keeps_none_of_it_and_the_rerun_completes():
+    org = OrganizationFactory()
+    customers = month_of(org, customers=7)
+    broken = customers[4]  # second batch of three, in its middle
+    # The code of the receivable account the broken customer needs is already taken (a clerk's mistake), so its
+    # batch fails after the batch's numbers were drawn and its other invoices were built.
+    blocker = Account.objects.create(organization=org, kind=Account.Kind.RECEIVABLE, customer=broken,
+                                     currency="BRL", code=f"1300-C{broken.pk}-EUR")
+    with pytest.raises(IntegrityError):
+        month_close(organization=org, period=OCTOBER, issued_at=ISSUED, batch=3)
+    run = BillingRun.objects.get(organization=org)
+    assert run.status == BillingRun.Status.FAILED and "IntegrityError" in run.last_error
+    assert run.progress == "3/7"
+    # The first batch stands, numbered 1–3; nothing of the second batch was kept, not even a number.
+    assert sorted(Invoice.objects.filter(organization=org).values_list("number", flat=True)) == [1, 2, 3]
+    assert SessionCharge.objects.filter(organization=org, status="to_invoice").count() == 4 * 3
+    assert journal_unbalanced_entries() == []
+    blocker.delete()  # the clerk fixes the account (it has no journal lines)
+    resumed = month_close(organization=org, period=OCTOBER, issued_at=ISSUED, batch=3)
+    assert (resumed.status, resumed.progress, resumed.attempts, resumed.invoices_issued) == ("completed", "7/7", 2, 7)
+    assert_complete_month(org, customers)
+    vat = Account.objects.get(organization=org, kind=Account.Kind.VAT, currency="EUR")
+    assert vat.balance == Decimal("-1.38") * 7  # 3 × 0.46 per invoice, credited once each

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_daphne import daphne_stop, live_daphne, python_run, server_env
+
 OCPP_ID = "LIVE-CP-1"
 PASSWORD = "live-station-secret"
 
@@ -39,35 +35,13 @@ station_register(ocpp_id="{OCPP_ID}", site=site, password="{PASSWORD}", max_powe
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def evnet_daphne(tmp_path_factory):
     var = tmp_path_factory.mktemp("live-daphne")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "evnet.settings.test", "EVNET_VAR_DIR": str(var),
-           "DATABASE_URL": f"sqlite:///{var / 'live.sqlite3'}", "REDIS_URL": "", "EVNET_LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=300)
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "apps.ocpp.server", "-b", "127.0.0.1", "-p", str(port),
-                                "evnet.asgi:application"], cwd=ROOT, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("daphne did not start")
-    yield {"port": port, "env": env, "process": process, "var": var}
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=20)
+    env = server_env(var=var)
+    python_run(env=env, script=SETUP)
+    with live_daphne(env=env, log=var / "daphne.log") as server:
+        yield server
 
 
 def _auth(password: str) -> dict:
@@ -90,7 +64,7 @@ def _raw_handshake(port: int, headers: str) -> bytes:
 
 
 def test_wrong_password_gets_http_401_and_no_websocket(evnet_daphne):
-    answer = _raw_handshake(evnet_daphne["port"], "Authorization: Basic " +
+    answer = _raw_handshake(evnet_daphne.port, "Authorization: Basic " +
                             base64.b64encode(f"{OCPP_ID}:wrong".encode()).decode() + "\r\n")
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 401 Unauthorized"
@@ -101,7 +75,7 @@ def test_wrong_password_gets_http_401_and_no_websocket(evnet_daphne):
 
 async def test_websockets_client_sees_401_for_missing_credentials(evnet_daphne):
     with pytest.raises(InvalidStatus) as refused:
-        async with websockets.connect(f"ws://127.0.0.1:{evnet_daphne['port']}/ocpp/{OCPP_ID}",
+        async with websockets.connect(f"{evnet_daphne.ocpp_url}/{OCPP_ID}",
                                       subprotocols=["ocpp1.6"]):
             pass
     assert refused.value.response.status_code == 401
@@ -109,14 +83,14 @@ async def test_websockets_client_sees_401_for_missing_credentials(evnet_daphne):
 
 async def test_wrong_subprotocol_is_refused_with_400(evnet_daphne):
     with pytest.raises(InvalidStatus) as refused:
-        async with websockets.connect(f"ws://127.0.0.1:{evnet_daphne['port']}/ocpp/{OCPP_ID}",
+        async with websockets.connect(f"{evnet_daphne.ocpp_url}/{OCPP_ID}",
                                       subprotocols=["ocpp2.0.1"], additional_headers=_auth(PASSWORD)):
             pass
     assert refused.value.response.status_code == 400
 
 
 async def test_right_password_boots_and_heartbeats_over_live_daphne(evnet_daphne):
-    async with websockets.connect(f"ws://127.0.0.1:{evnet_daphne['port']}/ocpp/{OCPP_ID}",
+    async with websockets.connect(f"{evnet_daphne.ocpp_url}/{OCPP_ID}",
                                   subprotocols=["ocpp1.6"], additional_headers=_auth(PASSWORD)) as ws:
         assert ws.subprotocol == "ocpp1.6"
         await ws.send(json.dumps([2, "b1", "BootNotification", {"chargePointVendor": "Zaptec",
@@ -130,16 +104,12 @@ async def test_right_password_boots_and_heartbeats_over_live_daphne(evnet_daphne
 
 
 def test_clean_shutdown_keeps_what_was_acknowledged(evnet_daphne):
-    process = evnet_daphne["process"]
-    process.terminate()
-    assert process.wait(timeout=30) == 0
+    assert daphne_stop(evnet_daphne) == 0
     check = ("import django; django.setup(); from apps.stations.models import ChargingStation; "
              f"s = ChargingStation.objects.get(ocpp_id='{OCPP_ID}'); "
              "from apps.ocpp.models import OcppMessage; "
              "print(s.vendor, s.last_heartbeat_at is not None, OcppMessage.objects.filter(station=s).count())")
-    out = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=evnet_daphne["env"], capture_output=True,
-                         text=True, timeout=60, check=True).stdout.split()
-    vendor, beat, logged = out[-3:]
+    vendor, beat, logged = python_run(env=evnet_daphne.env, script=check, timeout=60).split()[-3:]
     assert vendor == "Zaptec" and beat == "True"
     # BootNotification + its answer, the broken frame, Heartbeat + its answer.
     assert int(logged) >= 5

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timezone
+import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from apps.charging.models import ChargingSession, MeterValue
 from apps.ocpp.models import OcppMessage
 from apps.ocpp.writer import writer_get, writers_stop
-from apps.stations.live import StatusReport
-from apps.stations.models import Connector
-from tests.factories import ConnectorFactory, StationFactory
+from apps.stations.live import StatusReport, station_firmware_status_record
+from apps.stations.models import ChargingStation, Connector
+from tests.factories import ConnectorFactory, IdTagFactory, StationFactory
 from tests.ocpp.conftest import connected, iso
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -58,6 +59,14 @@ async def test_meter_values_of_many_chargers_are_committed_in_shared_batches(twe
     assert writer.stats.largest_batch >= 4
 
 
+def _card(station, uid: str):
+    return IdTagFactory(uid=uid, organization=station.site.organization)
+
+
+def _ten_minutes_ago() -> datetime:
+    return datetime.now(timezone.utc) - timedelta(minutes=10)
+
+
 def _impossible_session(**kwargs):
     # A real constraint violation (energy is never negative), not a mock.
     return ChargingSession.objects.create(energy_wh=-1, **kwargs)
@@ -77,12 +86,17 @@ async def test_a_failing_operation_fails_alone_and_the_batch_commits(station, oc
     also_good = writer.submit("log", station_id=station.pk, log=[OcppMessage(
         station_id=station.pk, direction="in", message_type=2, action="Heartbeat", message_id="x2", payload={},
         created_at=now)])
-    assert await good is None and await also_good is None
+    # "call" operations share lane 0 whatever the station, so this one is in the failing operation's batch.
+    good_call = writer.submit("call", (station_firmware_status_record, {"station_id": station.pk,
+                                                                       "status": "Installed", "at": now}))
+    assert await good is None and await also_good is None and await good_call is None
     with pytest.raises(IntegrityError):
         await bad
     assert writer.stats.retried_batches == 1 and writer.stats.failed_ops == 1
     connector = await database_sync_to_async(Connector.objects.get)(station=station, connector_id=1)
     assert connector.status == "Preparing"
+    station_now = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    assert station_now.firmware_status == "Installed"
     # The failed operation's message is still in the log (evidence), its data is not in the database.
     assert await database_sync_to_async(set)(OcppMessage.objects.values_list("message_id", flat=True)) == {"x1", "x2"}
     assert not await database_sync_to_async(ChargingSession.objects.exists)()
@@ -99,3 +113,69 @@ async def test_stop_flushes_everything_queued(station, ocpp_writer):
     await writers_stop()
     assert asyncio.get_running_loop().time() - started < 10
     assert await database_sync_to_async(OcppMessage.objects.count)() == 5
+
+
+async def test_a_meter_values_answer_comes_only_after_its_rows_are_committed(station, ocpp_writer):
+    """While the batch gathers, the charger has no answer and nothing is in the database; the moment the answer
+    arrives, another connection sees every sample, the session's running energy and the message log."""
+    writer = writer_get()
+    writer.max_delay_s = 0.6  # a wide gathering window: the state before the commit lasts long enough to look at
+    await database_sync_to_async(_card)(station, "CARD-W1")
+    async with connected(station.ocpp_id) as cp:
+        start = await cp.result("StartTransaction", {"connectorId": 1, "idTag": "CARD-W1", "meterStart": 1000,
+                                                     "timestamp": iso(_ten_minutes_ago())})
+        tx = start["transactionId"]
+        before = await database_sync_to_async(MeterValue.objects.count)()
+        await cp.send_raw(json.dumps([2, "mv-1", "MeterValues", {"connectorId": 1, "transactionId": tx, "meterValue": [
+            {"timestamp": iso(datetime.now(timezone.utc)), "sampledValue": [
+                {"value": "1500", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"}]}]}]))
+        await asyncio.sleep(0.2)
+        assert await cp.ws.receive_nothing(timeout=0.05)  # not answered yet …
+        assert await database_sync_to_async(MeterValue.objects.count)() == before  # … and not written yet
+        answer = await cp.receive(timeout=10)
+        assert answer == [3, "mv-1", {}]
+        # Answered: committed, visible to any other connection at once.
+        assert await database_sync_to_async(MeterValue.objects.count)() == before + 2
+        session = await database_sync_to_async(ChargingSession.objects.get)(pk=tx)
+        assert session.energy_wh == 500 and session.meter_last_wh == 1500
+        logged = await database_sync_to_async(OcppMessage.objects.filter(message_id="mv-1", direction="in").count)()
+        assert logged == 1
+
+
+async def test_two_lanes_write_each_station_in_order_and_a_failure_stays_in_its_lane(twelve_stations, ocpp_writer):
+    """Lanes (PostgreSQL): batches of different stations commit on two connections at once; every station's
+    meter values still advance its session in order; a failing "call" in lane 0 does not fail lane 1."""
+    if connection.vendor != "postgresql":
+        pytest.skip("lanes run on PostgreSQL (one writer connection on SQLite)")
+    stations = twelve_stations
+    writer = writer_get()
+    assert writer.lanes == 2
+    writer.max_delay_s = 0.01
+
+    for i, s in enumerate(stations):
+        await database_sync_to_async(_card)(s, f"CARD-L{i}")
+
+    async def charger(i: int, cp) -> int:
+        start = await cp.result("StartTransaction", {"connectorId": 1, "idTag": f"CARD-L{i}", "meterStart": 0,
+                                                     "timestamp": iso(_ten_minutes_ago())})
+        for k in range(1, 6):
+            await asyncio.sleep(0.01)
+            payload = {"connectorId": 1, "transactionId": start["transactionId"], "meterValue": [
+                {"timestamp": iso(datetime.now(timezone.utc)), "sampledValue": [{"value": str(50 * k)}]}]}
+            assert await cp.result("MeterValues", payload) == {}
+        return start["transactionId"]
+
+    async with contextlib.AsyncExitStack() as stack:
+        chargers = [await stack.enter_async_context(connected(s.ocpp_id)) for s in stations]
+        now = datetime.now(timezone.utc)
+        bad = writer.submit("call", (_impossible_session, {"station_id": stations[0].pk, "connector_number": 1,
+                                                           "started_at": now, "meter_start_wh": 0}))
+        transactions = await asyncio.gather(*(charger(i, cp) for i, cp in enumerate(chargers)))
+        with pytest.raises(IntegrityError):
+            await bad
+    sessions = await database_sync_to_async(list)(ChargingSession.objects.filter(pk__in=transactions))
+    assert len(sessions) == 12
+    assert {s.energy_wh for s in sessions} == {250} and {s.meter_last_wh for s in sessions} == {250}
+    assert await database_sync_to_async(MeterValue.objects.count)() == 60
+    assert writer.stats.failed_ops == 1

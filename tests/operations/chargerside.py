@@ -10,6 +10,8 @@ from channels.layers import get_channel_layer
 
 from apps.stations.selectors import station_group_name
 
+CANCEL_GRACE_S = 10
+
 
 def accepted(message: dict) -> dict:
     return {"ok": True, "payload": {"status": "Accepted"}, "error": None}
@@ -43,9 +45,14 @@ class ConsumerSide:
     async def __aexit__(self, *exc) -> None:
         self.task.cancel()
         try:
-            await self.task
+            # A cancelled receive() must end; one that does not (a lost cancellation, see CHANNEL_LAYERS in
+            # evnet/settings/base.py) fails here at once instead of hanging the suite.
+            async with asyncio.timeout(CANCEL_GRACE_S):
+                await self.task
         except asyncio.CancelledError:
             pass
+        except TimeoutError:
+            raise AssertionError(f"the receive loop of {self.ocpp_id} ignored its cancellation") from None
         await self.layer.group_discard(station_group_name(ocpp_id=self.ocpp_id), self.channel)
 
     @property

@@ -4,7 +4,6 @@ every command is recorded."""
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 
@@ -21,14 +20,7 @@ from tests.factories import StationFactory, UserFactory
 
 from .chargerside import ConsumerSide
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    # Quarantined in CI: in full-suite order on Redis this file intermittently hangs after
-    # tests/operations/test_api_and_task.py (an event-loop / channel-layer life-cycle leak under investigation,
-    # see the closing note). It passes alone and in most full runs; command_send stays covered in CI by the API,
-    # admin and two-process tests.
-    pytest.mark.skipif(os.environ.get("CI") == "true", reason="quarantined in CI: intermittent hang, see note"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @database_sync_to_async

@@ -7,17 +7,10 @@ import asyncio
 import base64
 import http.cookiejar
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 import websockets
@@ -31,66 +24,28 @@ from apps.operations.models import CommandRecord
 from apps.operations.services import command_send
 from apps.stations.models import ChargingStation
 from tests.factories import ConnectorFactory, StationFactory, UserFactory
+from tests.live_daphne import live_daphne, server_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-BASE_DIR = Path(settings.BASE_DIR)
 COMMAND_TIMEOUT_S = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne on {port} exited: {log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.2)
-    raise RuntimeError(f"daphne on {port} did not answer /healthz: {log.read_text()[-3000:]}")
 
 
 @pytest.fixture
 def daphnes(transactional_db, redis_url, tmp_path):
-    """Two real daphne processes serving evnet against this test's PostgreSQL database and Redis."""
+    """Two real evnet servers serving this test's PostgreSQL database and Redis."""
     db = connection.settings_dict
     if connection.vendor != "postgresql":
         if settings.EVNET_REQUIRE_SERVICES:
             pytest.fail("the two-process test needs PostgreSQL")
         pytest.skip("the two-process test needs a database shared between processes (PostgreSQL)")
     auth = f"{db['USER']}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{db['USER']}@"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "evnet.settings.test",
-           "DATABASE_URL": f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "REDIS_URL": redis_url, "EVNET_VAR_DIR": str(tmp_path / "var"),
-           "EVNET_OCPP_COMMAND_TIMEOUT_S": str(COMMAND_TIMEOUT_S), "EVNET_PUBLIC_URL": "http://127.0.0.1"}
-    processes = []
-    try:
-        for index in (1, 2):
-            port, log = _free_port(), tmp_path / f"daphne{index}.log"
-            process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "evnet.asgi:application"],
-                cwd=BASE_DIR, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-            processes.append((port, process, log))
-        for port, process, log in processes:
-            _wait_healthy(port, process, log)
-        yield [port for port, _, _ in processes]
-    finally:
-        for _, process, _ in processes:
-            process.send_signal(signal.SIGTERM)
-        for _, process, _ in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    env = server_env(var=tmp_path / "var", redis_url=redis_url,
+                     database_url=f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+                     EVNET_OCPP_COMMAND_TIMEOUT_S=str(COMMAND_TIMEOUT_S), EVNET_PUBLIC_URL="http://127.0.0.1")
+    with (live_daphne(env=env, log=tmp_path / "daphne1.log") as one,
+          live_daphne(env=env, log=tmp_path / "daphne2.log") as two):
+        yield [one.port, two.port]
 
 
 class Charger:

@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from apps.simulator.charger import CarModel, ChargerConfig, SimulatedCharger
+from tests.live_daphne import LiveDaphne, live_daphne, python_run, server_env
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "sim-live-secret"
 
 SETUP = f"""
@@ -54,44 +48,21 @@ print(json.dumps(out))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def evnet_server(tmp_path_factory):
     var = tmp_path_factory.mktemp("sim-live")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "evnet.settings.test", "EVNET_VAR_DIR": str(var),
-           "DATABASE_URL": f"sqlite:///{var / 'live.sqlite3'}", "REDIS_URL": "", "EVNET_LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=300)
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "apps.ocpp.server", "-b", "127.0.0.1", "-p", str(port),
-                                "evnet.asgi:application"], cwd=ROOT, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("daphne did not start")
-    yield {"url": f"ws://127.0.0.1:{port}/ocpp", "env": env}
-    process.terminate()
-    process.wait(timeout=20)
+    env = server_env(var=var)
+    python_run(env=env, script=SETUP)
+    with live_daphne(env=env, log=var / "daphne.log") as server:
+        yield server
 
 
-def sessions(server) -> list[dict]:
-    done = subprocess.run([sys.executable, "-c", READ_SESSIONS], cwd=ROOT, env=server["env"], check=True,
-                          timeout=120, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def sessions(server: LiveDaphne) -> list[dict]:
+    return json.loads(python_run(env=server.env, script=READ_SESSIONS, timeout=120).strip().splitlines()[-1])
 
 
 async def test_simulated_charger_boots_charges_and_stops_and_the_session_has_its_energy(evnet_server):
-    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-1", url=evnet_server["url"], password=PASSWORD,
+    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-1", url=evnet_server.ocpp_url, password=PASSWORD,
                                              meter_interval_s=0.3, max_power_w=11_000))
     stop = asyncio.Event()
     runner = asyncio.create_task(charger.run(stop))
@@ -118,7 +89,7 @@ async def test_simulated_charger_boots_charges_and_stops_and_the_session_has_its
 
 
 async def test_unknown_card_is_refused_by_evnet_and_no_session_is_opened(evnet_server):
-    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-2", url=evnet_server["url"], password=PASSWORD))
+    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-2", url=evnet_server.ocpp_url, password=PASSWORD))
     stop = asyncio.Event()
     runner = asyncio.create_task(charger.run(stop))
     try:
@@ -131,7 +102,7 @@ async def test_unknown_card_is_refused_by_evnet_and_no_session_is_opened(evnet_s
 
 
 async def test_wrong_password_never_boots_against_evnet(evnet_server):
-    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-2", url=evnet_server["url"], password="wrong",
+    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-2", url=evnet_server.ocpp_url, password="wrong",
                                              reconnect_min_s=0.2, reconnect_max_s=0.4))
     stop = asyncio.Event()
     runner = asyncio.create_task(charger.run(stop))
@@ -144,7 +115,7 @@ async def test_wrong_password_never_boots_against_evnet(evnet_server):
 
 def test_simulate_chargers_command_charges_and_stops_cleanly_at_the_end(evnet_server):
     out = StringIO()
-    call_command("simulate_chargers", url=evnet_server["url"], ids="SIM-LIVE-3", password=PASSWORD,
+    call_command("simulate_chargers", url=evnet_server.ocpp_url, ids="SIM-LIVE-3", password=PASSWORD,
                  id_tag="SIMCARD01", meter_interval=0.3, duration=3, stdout=out)
     text = out.getvalue()
     assert "1/1 connected, 1 accepted at boot" in text

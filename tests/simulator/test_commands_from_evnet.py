@@ -7,18 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from apps.simulator.charger import CarModel, ChargerConfig, SimulatedCharger
-from tests.simulator.test_against_evnet import READ_SESSIONS, SETUP
+from tests.live_daphne import ROOT, LiveDaphne, live_daphne, python_run, server_env
+from tests.simulator.test_against_evnet import SETUP, sessions
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "sim-live-secret"
 
 SEND = """
@@ -39,33 +35,15 @@ def evnet_on_redis(tmp_path_factory):
             pytest.fail("REDIS_URL is not set but this run requires Redis")
         pytest.skip("REDIS_URL not set: commands across processes need the Redis channel layer (CI runs it)")
     var = tmp_path_factory.mktemp("sim-redis")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "evnet.settings.test", "EVNET_VAR_DIR": str(var),
-           "DATABASE_URL": f"sqlite:///{var / 'live.sqlite3'}", "REDIS_URL": redis_url,
-           "EVNET_LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=300)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "apps.ocpp.server", "-b", "127.0.0.1", "-p", str(port),
-                                "evnet.asgi:application"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("daphne did not start")
-    yield {"url": f"ws://127.0.0.1:{port}/ocpp", "env": env}
-    process.terminate()
-    process.wait(timeout=20)
+    env = server_env(var=var, redis_url=redis_url)
+    python_run(env=env, script=SETUP)
+    with live_daphne(env=env, log=var / "daphne.log") as server:
+        yield server
 
 
-async def send_from_another_process(server, ocpp_id: str, action: str, payload: dict) -> dict:
+async def send_from_another_process(server: LiveDaphne, ocpp_id: str, action: str, payload: dict) -> dict:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SEND, ocpp_id, action, json.dumps(payload), cwd=ROOT, env=server["env"],
+        sys.executable, "-c", SEND, ocpp_id, action, json.dumps(payload), cwd=ROOT, env=server.env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, err.decode()[-2000:]
@@ -77,7 +55,7 @@ def last_power(charger: SimulatedCharger) -> int:
 
 
 async def test_profile_and_remote_stop_sent_from_another_process_reach_the_simulated_charger(evnet_on_redis):
-    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-1", url=evnet_on_redis["url"], password=PASSWORD,
+    charger = SimulatedCharger(ChargerConfig(ocpp_id="SIM-LIVE-1", url=evnet_on_redis.ocpp_url, password=PASSWORD,
                                              meter_interval_s=0.3, max_power_w=11_000))
     stop = asyncio.Event()
     runner = asyncio.create_task(charger.run(stop))
@@ -111,8 +89,6 @@ async def test_profile_and_remote_stop_sent_from_another_process_reach_the_simul
         stop.set()
         await asyncio.wait_for(runner, 20)
     assert ("SetChargingProfile", {"connectorId": 1, "csChargingProfiles": profile}) in charger.received_calls
-    done = subprocess.run([sys.executable, "-c", READ_SESSIONS], cwd=ROOT, env=evnet_on_redis["env"], check=True,
-                          timeout=120, capture_output=True, text=True)
-    row = [s for s in json.loads(done.stdout.strip().splitlines()[-1]) if s["id"] == transaction_id][0]
+    row = [s for s in sessions(evnet_on_redis) if s["id"] == transaction_id][0]
     assert row["state"] == "completed" and row["stop_reason"] == "Remote"
     assert row["energy_wh"] == meter_stop > 0

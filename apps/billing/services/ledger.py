@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Case, DecimalField, F, Value, When
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from djmoney.money import Money
 
+from apps.core.bulk import rows_insert
 from apps.organizations.models import Organization
 
 from ..exceptions import InvalidAmount, LedgerCurrencyMismatch, UnbalancedEntry
@@ -64,6 +63,52 @@ def account_get(*, organization: Organization, kind: str, currency: str, custome
     if cache is not None:
         cache[key] = account
     return account
+
+
+def customer_accounts_get(*, organization: Organization, kind: str, currency: str,
+                          customers: list[Customer]) -> dict[int, Account]:
+    """`account_get` for many customers at once ({customer id: account}): one query for the accounts that exist,
+    one insert for the missing ones (a concurrent creator wins and its row is read back). Inside `account_cache()`
+    the accounts are remembered like `account_get`'s. Why: the monthly close needs 5,000 receivables, and one
+    get_or_create (with its savepoint) each was a sixth of the close."""
+    if kind not in Account.CUSTOMER_KINDS:
+        raise ValueError(f"account kind {kind} takes no customer")
+    cache = _account_cache.get()
+
+    def key(customer: Customer) -> tuple:
+        return organization.pk, kind, customer.pk, currency
+
+    found = {c.pk: cache[key(c)] for c in customers if cache is not None and key(c) in cache}
+    wanted = [c for c in customers if c.pk not in found]
+
+    def read() -> None:
+        pending = [c.pk for c in wanted if c.pk not in found]
+        if pending:
+            for account in Account.objects.filter(organization=organization, kind=kind, currency=currency,
+                                                  customer_id__in=pending):
+                found[account.customer_id] = account
+
+    if wanted:
+        read()
+        missing = [c for c in wanted if c.pk not in found]
+        if missing:
+            try:
+                with transaction.atomic():
+                    created = Account.objects.bulk_create([
+                        Account(organization=organization, kind=kind, customer=c, currency=currency,
+                                code=f"{ACCOUNT_NUMBERS[kind]}-C{c.pk}-{currency}") for c in missing])
+                found.update({account.customer_id: account for account in created if account.pk is not None})
+            except IntegrityError:
+                # A concurrent creator, or a code already taken: one by one, so the first is read back and the
+                # second raises as it does in `account_get`.
+                for customer in missing:
+                    found[customer.pk] = account_get(organization=organization, kind=kind, currency=currency,
+                                                     customer=customer)
+            read()
+    if cache is not None:
+        for customer in customers:
+            cache[key(customer)] = found[customer.pk]
+    return {c.pk: found[c.pk] for c in customers}
 
 
 def _amount(value) -> Decimal:
@@ -129,18 +174,28 @@ def journal_post_many(*, postings: list[Posting]) -> list[JournalEntry]:
         for entry, (posting, merged) in zip(entries, fresh):
             existing[(posting.organization.pk, posting.reference)] = entry
             for pk, (account, amount) in sorted(merged.items()):
-                lines.append(JournalLine(entry=entry, account=account, amount=Money(amount, posting.currency)))
+                lines.append((entry.pk, pk, amount, posting.currency))
                 deltas[pk] += amount
-        JournalLine.objects.bulk_create(lines, batch_size=2000)
+        # Plain rows (COPY on PostgreSQL, where the deferred trigger still checks every entry at COMMIT).
+        rows_insert(model=JournalLine, fields=["entry_id", "account_id", "amount", "amount_currency"], rows=lines)
         deltas = {pk: amount for pk, amount in deltas.items() if amount}
         if deltas:
             # Keep balance = sum of lines. Lock the rows in id order first (two postings touching the same accounts
             # cannot deadlock), then update them in one statement.
             list(Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
                  .values_list("pk", flat=True))
-            Account.objects.filter(pk__in=deltas).update(balance=F("balance") + Case(
-                *[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
-                output_field=DecimalField(max_digits=19, decimal_places=4)))
+            # One UPDATE … FROM a list of (account, delta) pairs (PostgreSQL and SQLite ≥ 3.33 alike): a CASE WHEN
+            # per account, as Django's expressions build it, cost a tenth of the monthly close (100 receivables a
+            # batch).
+            table = Account._meta.db_table
+            items = sorted(deltas.items())
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET balance = {table}.balance + v.delta "
+                    f"FROM (SELECT column1 AS account_id, column2 AS delta "
+                    f"FROM (VALUES {', '.join(['(%s, %s)'] * len(items))}) AS pairs) AS v "
+                    f"WHERE {table}.id = v.account_id",
+                    [value for pair in items for value in pair])
     return [existing[(p.organization.pk, p.reference)] for p in postings]
 
 

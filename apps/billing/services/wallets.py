@@ -10,7 +10,7 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from ..exceptions import InsufficientBalance, InvalidAmount, WrongRegime
-from ..gateways import GatewayEvent, PaymentGateway, gateway_get
+from ..gateways import GatewayEvent, PaymentGateway, SimulatedGateway, gateway_get
 from ..models import Account, Customer, JournalEntry, Payment, WebhookEvent
 from .ledger import _amount, account_get, journal_post
 
@@ -148,3 +148,17 @@ def payment_refund(*, payment: Payment, amount: Decimal) -> JournalEntry:
     payment.refunded = Money(payment.refunded.amount + value, currency)
     payment.save(update_fields=["refunded"])
     return entry
+
+
+def simulated_checkout_complete(*, payment: Payment, paid: bool) -> WebhookEvent:
+    """The payer pressed Pay (or Decline) on the simulated provider's checkout page: the provider then sends its
+    signed webhook, and evnet applies it through the same verification as one that arrives over HTTP. Paying a
+    payment that is no longer pending changes nothing (the webhook's event is recorded, the wallet not credited
+    twice)."""
+    gateway = SimulatedGateway()
+    body, headers = gateway.payment_succeeded_webhook(
+        intent_id=payment.provider_intent_id, amount=payment.amount.amount, currency=str(payment.amount.currency),
+        event_type="payment_intent.succeeded" if paid else "payment_intent.failed",
+        event_id=f"evt_checkout_{payment.provider_intent_id}",
+    )
+    return payment_webhook_handle(gateway_name=gateway.name, body=body, headers=headers)

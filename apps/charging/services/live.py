@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from apps.core.bulk import rows_update
+from apps.core.bulk import rows_insert, rows_update
 from apps.stations.live import StatusReport, connector_statuses_record
 from apps.stations.models import Connector
 
@@ -32,6 +32,29 @@ class MeterValuesReport:
     notes: list[str] = field(default_factory=list)
 
 
+# A session's running meter state, read in one query for a batch: the fields meter_values_record_many reads and
+# writes, without building model instances (their __init__ and signals were a large share of a batch).
+_STATE_COLUMNS = ["pk", "station_id", "state", "started_at", "meter_start_wh", "meter_last_wh", "meter_last_at",
+                  "energy_wh", "charging_ended_at", "anomalies", "needs_attention", "attention_resolved_at",
+                  "connector__max_power_w"]
+_METER_VALUE_FIELDS = ["session_id", "station_id", "connector_number", "sampled_at", "measurand", "phase", "location",
+                       "context", "unit", "value"]
+
+
+class _SessionState:
+    """The running meter state of one session (duck-types the ChargingSession fields anomaly_add touches)."""
+
+    __slots__ = ("pk", "station_id", "state", "started_at", "meter_start_wh", "meter_last_wh", "meter_last_at",
+                 "energy_wh", "charging_ended_at", "anomalies", "needs_attention", "attention_resolved_at",
+                 "connector_max_power_w", "updated_at")
+
+    def __init__(self, row: tuple):
+        (self.pk, self.station_id, self.state, self.started_at, self.meter_start_wh, self.meter_last_wh,
+         self.meter_last_at, self.energy_wh, self.charging_ended_at, self.anomalies, self.needs_attention,
+         self.attention_resolved_at, self.connector_max_power_w) = row
+        self.updated_at = None
+
+
 def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterValuesReport]:
     """Store every sample (bulk insert) and advance each active session's running energy from its register:
     billable increments only, backwards or jumping meters flagged (see meter.energy_step); values older than the
@@ -40,31 +63,36 @@ def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterV
     (idle fees count from there), power coming back clears it. A transactionId that is not one of this station's
     sessions keeps its values for the station only, with a note."""
     tx_ids = {r.transaction_id for r in reports if r.transaction_id is not None}
-    sessions = {s.pk: s for s in ChargingSession.objects.filter(pk__in=tx_ids).select_related("connector")} \
-        if tx_ids else {}
+    # FOR UPDATE (in primary key order, no deadlock between batches): the OCPP writer runs batches of different
+    # lanes at once, and a StopTransaction committed by another lane meanwhile must not be overwritten from a
+    # stale read.
+    sessions = {row[0]: _SessionState(row) for row in ChargingSession.objects.filter(pk__in=tx_ids).order_by("pk")
+                .select_for_update(of=("self",)).values_list(*_STATE_COLUMNS)} if tx_ids else {}
     wanted = {(r.station_id, r.connector_number) for r in reports if r.connector_number >= 1}
-    connectors: dict[tuple[int, int], Connector] = {}
+    connectors: dict[tuple[int, int], list] = {}
     if wanted:
-        connectors = {(c.station_id, c.connector_id): c for c in Connector.objects.filter(
-            station_id__in={s for s, _ in wanted}, connector_id__in={n for _, n in wanted})
-            if (c.station_id, c.connector_id) in wanted}
-    rows: list[MeterValue] = []
-    running: dict[int, ChargingSession] = {}
-    attention: dict[int, ChargingSession] = {}
-    touched_connectors: dict[int, Connector] = {}
+        # [pk, power_w] per (station, connector number)
+        connectors = {(station_id, number): [pk, power_w] for pk, station_id, number, power_w in Connector.objects
+                      .filter(station_id__in={s for s, _ in wanted}, connector_id__in={n for _, n in wanted})
+                      .order_by().values_list("pk", "station_id", "connector_id", "power_w")
+                      if (station_id, number) in wanted}
+    rows: list[tuple] = []
+    running: dict[int, _SessionState] = {}
+    attention: dict[int, _SessionState] = {}
+    touched_connectors: dict[int, list] = {}
     for report in reports:
         session = sessions.get(report.transaction_id) if report.transaction_id is not None else None
         if session is not None and session.station_id != report.station_id:
             session = None
         if report.transaction_id is not None and session is None:
             report.notes.append(f"transactionId {report.transaction_id} is not a transaction of this station")
-        rows.extend(MeterValue(session=session, station_id=report.station_id, connector_number=report.connector_number,
-                               sampled_at=s.sampled_at, measurand=s.measurand, phase=s.phase, location=s.location,
-                               context=s.context, unit=s.unit, value=s.value) for s in report.samples)
+        session_id = session.pk if session is not None else None
+        rows.extend((session_id, report.station_id, report.connector_number, s.sampled_at, s.measurand, s.phase,
+                     s.location, s.context, s.unit, s.value) for s in report.samples)
         connector = connectors.get((report.station_id, report.connector_number))
         power = active_power_w(report.samples)
         if session is not None and session.state == ChargingSession.State.ACTIVE:
-            max_power = (session.connector.max_power_w if session.connector else None) or report.max_power_w
+            max_power = session.connector_max_power_w or report.max_power_w
             flagged = False
             for sample in sorted((s for s in report.samples if is_energy_register(s)), key=lambda s: s.sampled_at):
                 previous_at = session.meter_last_at or session.started_at
@@ -89,17 +117,28 @@ def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterV
                 running.pop(session.pk, None)
             else:
                 running[session.pk] = session
-        if connector is not None and power is not None and connector.power_w != power[1]:
-            connector.power_w = power[1]
-            touched_connectors[connector.pk] = connector
-    MeterValue.objects.bulk_create(rows)
+        if connector is not None and power is not None and connector[1] != power[1]:
+            connector[1] = power[1]
+            touched_connectors[connector[0]] = connector
+    # The UPDATEs are deferred (inside the writer's rows_deferred): sent with the batch's COMMIT in one round trip.
+    # Nothing later in a writer batch reads these rows.
+    rows_insert(model=MeterValue, fields=_METER_VALUE_FIELDS, rows=rows)
     now = timezone.now()
     for session in (*running.values(), *attention.values()):
         session.updated_at = now
-    rows_update(objs=running.values(), fields=_RUNNING_FIELDS)
-    rows_update(objs=attention.values(), fields=_ATTENTION_FIELDS)
-    rows_update(objs=touched_connectors.values(), fields=["power_w"])
+    rows_update(model=ChargingSession, objs=running.values(), fields=_RUNNING_FIELDS, deferred=True)
+    rows_update(model=ChargingSession, objs=attention.values(), fields=_ATTENTION_FIELDS, deferred=True)
+    rows_update(model=Connector, objs=[_Row(pk, power_w=w) for pk, w in touched_connectors.values()],
+                fields=["power_w"], deferred=True)
     return reports
+
+
+class _Row:
+    """Primary key and attribute values for rows_update."""
+
+    def __init__(self, pk: int, **values):
+        self.pk = pk
+        self.__dict__.update(values)
 
 
 def status_notifications_record_many(*, reports: list[StatusReport]) -> None:

@@ -55,7 +55,7 @@ class MoneyField(serializers.Field):
             self.fail("amount")
         if not amount.is_finite():
             self.fail("amount")
-        if currency not in _CURRENCIES:
+        if not isinstance(currency, str) or currency not in _CURRENCIES:
             self.fail("currency", currency=str(currency)[:8], known=", ".join(sorted(_CURRENCIES)))
         places = 4 if self.decimal_places is None else self.decimal_places
         if -amount.as_tuple().exponent > places:

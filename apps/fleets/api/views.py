@@ -80,7 +80,7 @@ def person_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-class PersonRefSerializer(serializers.Serializer):
+class FleetPersonRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.SerializerMethodField()
 
@@ -88,14 +88,14 @@ class PersonRefSerializer(serializers.Serializer):
         return person_name(user)
 
 
-class CardRefSerializer(serializers.Serializer):
+class FleetCardRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     uid = serializers.CharField()
     label = serializers.CharField()
     status = serializers.ChoiceField(choices=IdTag.Status.choices)
 
 
-class VehicleRefSerializer(serializers.Serializer):
+class FleetVehicleRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     make = serializers.CharField()
     model = serializers.CharField()
@@ -125,18 +125,18 @@ class FleetListView(APIView):
 
 # --- drivers --------------------------------------------------------------------------------------------------------
 
-class BillingRefSerializer(serializers.Serializer):
+class FleetBillingRefSerializer(serializers.Serializer):
     customer_id = serializers.IntegerField()
     regime = serializers.ChoiceField(choices=Customer.Regime.choices)
     currency = serializers.CharField()
 
 
-class PlanRefSerializer(serializers.Serializer):
+class FleetPlanRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class DriverSerializer(serializers.Serializer):
+class FleetDriverSerializer(serializers.Serializer):
     """A driver of the fleet as the manager sees them (needs `fleet_drivers`' annotations and prefetches)."""
 
     id = serializers.IntegerField()
@@ -145,21 +145,21 @@ class DriverSerializer(serializers.Serializer):
     last_name = serializers.CharField()
     email = serializers.CharField()
     phone = serializers.CharField()
-    cards = CardRefSerializer(source="fleet_cards", many=True)
-    vehicles = VehicleRefSerializer(source="fleet_vehicles", many=True)
+    cards = FleetCardRefSerializer(source="fleet_cards", many=True)
+    vehicles = FleetVehicleRefSerializer(source="fleet_vehicles", many=True)
     billing = serializers.SerializerMethodField()
     plan = serializers.SerializerMethodField()
     energy_this_month_wh = WattHoursField()
     energy_this_month_kwh = serializers.SerializerMethodField()
 
-    @extend_schema_field(BillingRefSerializer(allow_null=True))
+    @extend_schema_field(FleetBillingRefSerializer(allow_null=True))
     def get_billing(self, driver) -> dict | None:
         customer = next(iter(driver.fleet_customers), None)
         if customer is None:
             return None
         return {"customer_id": customer.pk, "regime": customer.regime, "currency": customer.currency}
 
-    @extend_schema_field(PlanRefSerializer(allow_null=True))
+    @extend_schema_field(FleetPlanRefSerializer(allow_null=True))
     def get_plan(self, driver) -> dict | None:
         plan = driver_current_plan(driver=driver, on=self.context["today"])
         return None if plan is None else {"id": plan.pk, "name": plan.name}
@@ -172,7 +172,7 @@ def _today(fleet) -> date:
     return timezone.now().astimezone(fleet_time_zone(fleet=fleet)).date()
 
 
-class DriverCardInputSerializer(serializers.Serializer):
+class FleetDriverCardInputSerializer(serializers.Serializer):
     uid = serializers.RegexField(r"^[0-9A-Za-z\-_.:*#]{1,20}$", max_length=20, error_messages={
         "invalid": "An RFID uid is 1 to 20 characters: letters, digits and - _ . : * # (OCPP 1.6 idToken)."})
     label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -190,10 +190,10 @@ class FleetDriverListView(APIView):
         regime = serializers.ChoiceField(choices=Customer.Regime.choices, required=False,
                                          help_text="How the driver pays; default: postpaid for fleet companies "
                                                    "(on the company's monthly invoice), prepaid otherwise.")
-        card = DriverCardInputSerializer(required=False, help_text="A card to register for the driver.")
+        card = FleetDriverCardInputSerializer(required=False, help_text="A card to register for the driver.")
 
     class OutputSerializer(serializers.Serializer):
-        driver = DriverSerializer()
+        driver = FleetDriverSerializer()
         created = serializers.BooleanField(help_text="A new account was created (false: an existing person of "
                                                      "this organization was registered as a driver).")
         initial_password = serializers.CharField(
@@ -201,11 +201,12 @@ class FleetDriverListView(APIView):
                                        "to the driver to log in to the app. null for an existing account.")
 
     @extend_schema(operation_id="fleets_drivers_list", parameters=[*PAGE_PARAMS, FLEET_ID],
-                   responses={200: page_of(DriverSerializer, "FleetDriverPage"), **error_responses(400, 401, 404)},
+                   responses={200: page_of(FleetDriverSerializer, "FleetDriverPage"), **error_responses(400, 401, 404)},
                    summary="The fleet's drivers: cards, vehicles, plan and this month's energy")
     def get(self, request, fleet_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
-        return paginated(request=request, view=self, queryset=fleet_drivers(fleet=fleet), serializer=DriverSerializer,
+        return paginated(request=request, view=self, queryset=fleet_drivers(fleet=fleet),
+                         serializer=FleetDriverSerializer,
                          context={"today": _today(fleet)})
 
     @extend_schema(parameters=[FLEET_ID], request=InputSerializer,
@@ -230,24 +231,24 @@ class FleetDriverListView(APIView):
 
 
 class FleetDriverDetailView(APIView):
-    @extend_schema(parameters=[FLEET_ID], responses={200: DriverSerializer, **error_responses(401, 404)},
+    @extend_schema(parameters=[FLEET_ID], responses={200: FleetDriverSerializer, **error_responses(401, 404)},
                    summary="One driver of the fleet")
     def get(self, request, fleet_id: int, driver_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
         driver = fleet_driver_get(fleet=fleet, driver_id=driver_id)
-        return Response(DriverSerializer(driver, context={"today": _today(fleet)}).data)
+        return Response(FleetDriverSerializer(driver, context={"today": _today(fleet)}).data)
 
 
 # --- vehicles -------------------------------------------------------------------------------------------------------
 
-class VehicleSerializer(serializers.Serializer):
+class FleetVehicleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     make = serializers.CharField()
     model = serializers.CharField()
     license_plate = serializers.CharField()
     battery_capacity_wh = serializers.IntegerField(allow_null=True)
-    driver = PersonRefSerializer(source="owner", allow_null=True)
-    card = CardRefSerializer(source="id_tag", allow_null=True)
+    driver = FleetPersonRefSerializer(source="owner", allow_null=True)
+    card = FleetCardRefSerializer(source="id_tag", allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -259,33 +260,34 @@ VEHICLE_FILTERS = [
 
 class FleetVehicleListView(APIView):
     @extend_schema(operation_id="fleets_vehicles_list", parameters=[*PAGE_PARAMS, FLEET_ID, *VEHICLE_FILTERS],
-                   responses={200: page_of(VehicleSerializer, "FleetVehiclePage"), **error_responses(400, 401, 404)},
+                   responses={200: page_of(FleetVehicleSerializer, "FleetVehiclePage"),
+                              **error_responses(400, 401, 404)},
                    summary="The fleet's vehicles")
     def get(self, request, fleet_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
         vehicles = filtered(filterset_class=VehicleFilter, request=request, queryset=fleet_vehicles(fleet=fleet))
-        return paginated(request=request, view=self, queryset=vehicles, serializer=VehicleSerializer)
+        return paginated(request=request, view=self, queryset=vehicles, serializer=FleetVehicleSerializer)
 
 
 class FleetVehicleDetailView(APIView):
-    @extend_schema(parameters=[FLEET_ID], responses={200: VehicleSerializer, **error_responses(401, 404)},
+    @extend_schema(parameters=[FLEET_ID], responses={200: FleetVehicleSerializer, **error_responses(401, 404)},
                    summary="One vehicle of the fleet")
     def get(self, request, fleet_id: int, vehicle_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
-        return Response(VehicleSerializer(fleet_vehicle_get(fleet=fleet, vehicle_id=vehicle_id)).data)
+        return Response(FleetVehicleSerializer(fleet_vehicle_get(fleet=fleet, vehicle_id=vehicle_id)).data)
 
 
 # --- cards ----------------------------------------------------------------------------------------------------------
 
-class CardSerializer(serializers.Serializer):
+class FleetCardSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     uid = serializers.CharField()
     label = serializers.CharField()
     status = serializers.ChoiceField(choices=IdTag.Status.choices)
     price_group = serializers.CharField(source="user_group")
     expires_at = serializers.DateTimeField(allow_null=True)
-    driver = PersonRefSerializer(source="owner", allow_null=True)
-    vehicles = VehicleRefSerializer(many=True)
+    driver = FleetPersonRefSerializer(source="owner", allow_null=True)
+    vehicles = FleetVehicleRefSerializer(many=True)
     created_at = serializers.DateTimeField()
 
 
@@ -298,20 +300,20 @@ CARD_FILTERS = [
 
 class FleetCardListView(APIView):
     @extend_schema(operation_id="fleets_cards_list", parameters=[*PAGE_PARAMS, FLEET_ID, *CARD_FILTERS],
-                   responses={200: page_of(CardSerializer, "FleetCardPage"), **error_responses(400, 401, 404)},
+                   responses={200: page_of(FleetCardSerializer, "FleetCardPage"), **error_responses(400, 401, 404)},
                    summary="The fleet's RFID cards, filterable by status and driver")
     def get(self, request, fleet_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
         cards = filtered(filterset_class=CardFilter, request=request, queryset=fleet_cards(fleet=fleet))
-        return paginated(request=request, view=self, queryset=cards, serializer=CardSerializer)
+        return paginated(request=request, view=self, queryset=cards, serializer=FleetCardSerializer)
 
 
 class FleetCardDetailView(APIView):
-    @extend_schema(parameters=[FLEET_ID], responses={200: CardSerializer, **error_responses(401, 404)},
+    @extend_schema(parameters=[FLEET_ID], responses={200: FleetCardSerializer, **error_responses(401, 404)},
                    summary="One card of the fleet")
     def get(self, request, fleet_id: int, card_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
-        return Response(CardSerializer(fleet_card_get(fleet=fleet, card_id=card_id)).data)
+        return Response(FleetCardSerializer(fleet_card_get(fleet=fleet, card_id=card_id)).data)
 
 
 class FleetCardBlockView(APIView):
@@ -320,19 +322,21 @@ class FleetCardBlockView(APIView):
 
     new_status = IdTag.Status.BLOCKED
 
-    @extend_schema(parameters=[FLEET_ID], request=None, responses={200: CardSerializer, **error_responses(401, 404)},
+    @extend_schema(parameters=[FLEET_ID], request=None,
+                   responses={200: FleetCardSerializer, **error_responses(401, 404)},
                    summary="Block a card of the fleet (idempotent)")
     def post(self, request, fleet_id: int, card_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
         card = fleet_card_set_status(fleet=fleet, card=fleet_card_get(fleet=fleet, card_id=card_id),
                                      status=self.new_status)
-        return Response(CardSerializer(fleet_card_get(fleet=fleet, card_id=card.pk)).data)
+        return Response(FleetCardSerializer(fleet_card_get(fleet=fleet, card_id=card.pk)).data)
 
 
 class FleetCardUnblockView(FleetCardBlockView):
     new_status = IdTag.Status.ACTIVE
 
-    @extend_schema(parameters=[FLEET_ID], request=None, responses={200: CardSerializer, **error_responses(401, 404)},
+    @extend_schema(parameters=[FLEET_ID], request=None,
+                   responses={200: FleetCardSerializer, **error_responses(401, 404)},
                    summary="Unblock a card of the fleet (idempotent)")
     def post(self, request, fleet_id: int, card_id: int):
         return super().post(request, fleet_id, card_id)
@@ -340,7 +344,7 @@ class FleetCardUnblockView(FleetCardBlockView):
 
 # --- plans ----------------------------------------------------------------------------------------------------------
 
-class SubscriptionSerializer(serializers.Serializer):
+class FleetSubscriptionSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="subscription.pk")
     customer_id = serializers.IntegerField(source="subscription.customer.pk")
     customer_name = serializers.CharField(source="subscription.customer.name")
@@ -358,7 +362,7 @@ class SubscriptionSerializer(serializers.Serializer):
         return max(0, month.included_wh - month.used_wh)
 
 
-class PlanSerializer(serializers.Serializer):
+class FleetPlanSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     monthly_fee = MoneyField(decimal_places=2, help_text="Excl. VAT.")
@@ -371,29 +375,29 @@ class PlanSerializer(serializers.Serializer):
     def get_included_kwh(self, plan) -> str:
         return kwh_string(plan.included_wh)
 
-    @extend_schema_field(SubscriptionSerializer(many=True))
+    @extend_schema_field(FleetSubscriptionSerializer(many=True))
     def get_subscriptions(self, plan) -> list[dict]:
         months = plan_subscription_months(fleet=self.context["fleet"], plan=plan, today=self.context["today"])
-        return SubscriptionSerializer(months, many=True).data
+        return FleetSubscriptionSerializer(months, many=True).data
 
 
 class FleetPlanListView(APIView):
     @extend_schema(operation_id="fleets_plans_list", parameters=[*PAGE_PARAMS, FLEET_ID],
-                   responses={200: page_of(PlanSerializer, "FleetPlanPage"), **error_responses(400, 401, 404)},
+                   responses={200: page_of(FleetPlanSerializer, "FleetPlanPage"), **error_responses(400, 401, 404)},
                    summary="The fleet's plans with their subscriptions and this month's use of the included energy")
     def get(self, request, fleet_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
-        return paginated(request=request, view=self, queryset=fleet_plans(fleet=fleet), serializer=PlanSerializer,
+        return paginated(request=request, view=self, queryset=fleet_plans(fleet=fleet), serializer=FleetPlanSerializer,
                          context={"fleet": fleet, "today": _today(fleet)})
 
 
 class FleetPlanDetailView(APIView):
-    @extend_schema(parameters=[FLEET_ID], responses={200: PlanSerializer, **error_responses(401, 404)},
+    @extend_schema(parameters=[FLEET_ID], responses={200: FleetPlanSerializer, **error_responses(401, 404)},
                    summary="One plan of the fleet")
     def get(self, request, fleet_id: int, plan_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
         plan = fleet_plan_get(fleet=fleet, plan_id=plan_id)
-        return Response(PlanSerializer(plan, context={"fleet": fleet, "today": _today(fleet)}).data)
+        return Response(FleetPlanSerializer(plan, context={"fleet": fleet, "today": _today(fleet)}).data)
 
 
 # --- usage ----------------------------------------------------------------------------------------------------------
@@ -424,7 +428,7 @@ def _period(*, fleet, query: dict) -> tuple[date, date]:
     return date_from, query.get("to") or (last if date_from <= last else date_from)
 
 
-class UsageRowSerializer(serializers.Serializer):
+class FleetUsageRowSerializer(serializers.Serializer):
     key = serializers.CharField(allow_null=True, help_text="The driver, vehicle, card or station id, or the month "
                                                            "YYYY-MM; null for sessions without one.")
     label = serializers.CharField()
@@ -450,8 +454,8 @@ class FleetUsageView(APIView):
         time_zone = serializers.CharField(help_text="Days and months are counted in this zone.")
         period_from = serializers.DateField(source="date_from")
         period_to = serializers.DateField(source="date_to")
-        rows = UsageRowSerializer(many=True)
-        totals = UsageRowSerializer()
+        rows = FleetUsageRowSerializer(many=True)
+        totals = FleetUsageRowSerializer()
 
     @extend_schema(parameters=[FLEET_ID, UsageQuerySerializer],
                    responses={200: OutputSerializer, **error_responses(400, 401, 404)},
@@ -501,7 +505,7 @@ class FleetUsageXlsxView(APIView):
 
 # --- sessions -------------------------------------------------------------------------------------------------------
 
-class SessionSerializer(serializers.Serializer):
+class FleetSessionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=ChargingSession.State.choices)
     started_at = serializers.DateTimeField()
@@ -510,16 +514,16 @@ class SessionSerializer(serializers.Serializer):
     site = serializers.CharField(source="station.site.name")
     connector = serializers.IntegerField(source="connector_number")
     card = serializers.SerializerMethodField()
-    driver = PersonRefSerializer(source="user", allow_null=True)
+    driver = FleetPersonRefSerializer(source="user", allow_null=True)
     vehicle_id = serializers.IntegerField(allow_null=True)
     energy_wh = WattHoursField()
     energy_kwh = serializers.SerializerMethodField()
     duration_s = serializers.SerializerMethodField()
     cost = serializers.SerializerMethodField(help_text="Incl. VAT; null until the session is rated.")
 
-    @extend_schema_field(CardRefSerializer(allow_null=True))
+    @extend_schema_field(FleetCardRefSerializer(allow_null=True))
     def get_card(self, session) -> dict | None:
-        return None if session.id_tag is None else CardRefSerializer(session.id_tag).data
+        return None if session.id_tag is None else FleetCardRefSerializer(session.id_tag).data
 
     def get_energy_kwh(self, session) -> str:
         return kwh_string(session.energy_wh)
@@ -562,12 +566,13 @@ def _sessions(*, fleet, request):
 
 class FleetSessionListView(APIView):
     @extend_schema(operation_id="fleets_sessions_list", parameters=[*PAGE_PARAMS, FLEET_ID, *SESSION_FILTERS],
-                   responses={200: page_of(SessionSerializer, "FleetSessionPage"), **error_responses(400, 401, 404)},
+                   responses={200: page_of(FleetSessionSerializer, "FleetSessionPage"),
+                              **error_responses(400, 401, 404)},
                    summary="Sessions with the fleet's cards, newest first, with filters")
     def get(self, request, fleet_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
         return paginated(request=request, view=self, queryset=_sessions(fleet=fleet, request=request),
-                         serializer=SessionSerializer, context={"now": timezone.now()})
+                         serializer=FleetSessionSerializer, context={"now": timezone.now()})
 
 
 class FleetSessionCsvView(APIView):
@@ -599,7 +604,7 @@ class FleetSessionXlsxView(APIView):
 
 # --- invoices -------------------------------------------------------------------------------------------------------
 
-class InvoiceSerializer(serializers.Serializer):
+class FleetInvoiceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     document_number = serializers.CharField()
     kind = serializers.ChoiceField(choices=Invoice.Kind.choices)
@@ -621,7 +626,7 @@ class InvoiceSerializer(serializers.Serializer):
         return reverse("api-fleet-invoice-pdf", kwargs={"fleet_id": invoice.organization_id, "invoice_id": invoice.pk})
 
 
-class InvoiceLineSerializer(serializers.Serializer):
+class FleetInvoiceLineSerializer(serializers.Serializer):
     position = serializers.IntegerField()
     kind = serializers.CharField()
     description = serializers.CharField()
@@ -635,8 +640,8 @@ class InvoiceLineSerializer(serializers.Serializer):
     total = MoneyField(decimal_places=2)
 
 
-class InvoiceDetailSerializer(InvoiceSerializer):
-    lines = InvoiceLineSerializer(many=True)
+class FleetInvoiceDetailSerializer(FleetInvoiceSerializer):
+    lines = FleetInvoiceLineSerializer(many=True)
 
 
 INVOICE_FILTERS = [
@@ -650,20 +655,21 @@ INVOICE_FILTERS = [
 
 class FleetInvoiceListView(APIView):
     @extend_schema(operation_id="fleets_invoices_list", parameters=[*PAGE_PARAMS, FLEET_ID, *INVOICE_FILTERS],
-                   responses={200: page_of(InvoiceSerializer, "FleetInvoicePage"), **error_responses(400, 401, 404)},
+                   responses={200: page_of(FleetInvoiceSerializer, "FleetInvoicePage"),
+                              **error_responses(400, 401, 404)},
                    summary="Invoices and credit notes of the organization, newest first")
     def get(self, request, fleet_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
         invoices = filtered(filterset_class=InvoiceFilter, request=request, queryset=fleet_invoices(fleet=fleet))
-        return paginated(request=request, view=self, queryset=invoices, serializer=InvoiceSerializer)
+        return paginated(request=request, view=self, queryset=invoices, serializer=FleetInvoiceSerializer)
 
 
 class FleetInvoiceDetailView(APIView):
-    @extend_schema(parameters=[FLEET_ID], responses={200: InvoiceDetailSerializer, **error_responses(401, 404)},
+    @extend_schema(parameters=[FLEET_ID], responses={200: FleetInvoiceDetailSerializer, **error_responses(401, 404)},
                    summary="One invoice with its lines")
     def get(self, request, fleet_id: int, invoice_id: int):
         fleet = fleet_get_for(user=request.user, fleet_id=fleet_id)
-        return Response(InvoiceDetailSerializer(fleet_invoice_get(fleet=fleet, invoice_id=invoice_id)).data)
+        return Response(FleetInvoiceDetailSerializer(fleet_invoice_get(fleet=fleet, invoice_id=invoice_id)).data)
 
 
 class FleetInvoicePdfView(APIView):

@@ -64,6 +64,20 @@ def _out_of_range(payload: dict) -> str:
     return ""
 
 
+_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _connect_slots() -> asyncio.Semaphore:
+    """The connect-phase semaphore of the running event loop (an asyncio.Semaphore belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        if len(_slots) > 16:  # loops of finished tests
+            _slots.clear()
+        slots = _slots[loop] = asyncio.Semaphore(settings.EVNET_OCPP_CONNECT_CONCURRENCY)
+    return slots
+
+
 class CallError(Exception):
     def __init__(self, code: str, description: str = "", details: dict | None = None):
         super().__init__(description)
@@ -103,13 +117,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self._pending: dict[str, Any] | None = None
         self._accepted = False
         # Close every older socket of this station first (contract 1), then take over the group and the
-        # "connected" flag.
-        await self.channel_layer.group_send(self.group, {
-            "type": "ocpp.disconnect", "except_channel": self.channel_name,
-            "reason": "replaced by a new connection of the same station"})
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.writer.run("call", (actions.connection_open, {
-            "station_id": self.station_id, "channel": self.channel_name, "at": _now()}))
+        # "connected" flag. A bounded number of connections do this at once: in a reconnect herd every
+        # concurrent channel-layer call opens its own Redis connection (redis-py's pool grows per command in
+        # flight), and 9,000 at once ended in Redis connect timeouts and "Too many connections"
+        # (bench/README.md); queued here, handshakes wait in order instead of failing and being retried.
+        async with _connect_slots():
+            await self.channel_layer.group_send(self.group, {
+                "type": "ocpp.disconnect", "except_channel": self.channel_name,
+                "reason": "replaced by a new connection of the same station"})
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.writer.run("call", (actions.connection_open, {
+                "station_id": self.station_id, "channel": self.channel_name, "at": _now()}))
         await self.accept(subprotocol="ocpp1.6")
         self._accepted = True
         logger.info("station %s connected (%s)", self.ocpp_id, self.channel_name)
@@ -136,10 +154,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
     # --- frames from the charger ----------------------------------------------------------------------------------
 
     def _log(self, direction: str, message_type: int | None, message_id: str = "", action: str = "",
-             payload: Any = None, raw: str = "", error_code: str = "") -> OcppMessage:
-        return OcppMessage(station_id=self.station_id, direction=direction, message_type=message_type,
-                           action=action[:48], message_id=message_id[:64], payload=payload, raw=raw[:10000],
-                           error_code=error_code[:32], created_at=_now())
+             payload: Any = None, raw: str = "", error_code: str = "") -> tuple:
+        # A writer.LOG_FIELDS row: a tuple, not an OcppMessage (a model instance per frame cost more than the frame).
+        return (self.station_id, direction, message_type, action[:48], message_id[:64], payload, raw[:10000],
+                error_code[:32], _now())
 
     async def _send_frame(self, frame: list, *, action: str = "", error_code: str = "") -> None:
         await self.send(text_data=_dumps(frame))

@@ -1,0 +1,130 @@
+"""SIGTERM flushes the group-commit writer: a real evnet daphne (`python -m apps.ocpp.server`, as run_evnet and
+production start it) holding a charger's MeterValues in a wide gathering window writes them before it exits.
+
+The server needs a database another process can see: a PostgreSQL database of its own next to the suite's when the
+suite runs on PostgreSQL (the production path, two writer lanes), else an SQLite file."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psycopg
+import pytest
+import websockets
+
+ROOT = Path(__file__).resolve().parents[2]
+OCPP_ID = "SIGTERM-CP-1"
+PASSWORD = "sigterm-station-secret"
+WINDOW_S = 10  # the writer's gathering window in the server: far longer than the shutdown may take
+
+SETUP = f"""
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from decimal import Decimal
+from apps.organizations.models import Organization
+from apps.sites.models import Site
+from apps.stations.services import station_register
+org = Organization.objects.create(name="Sigterm", slug="sigterm", kind="condominium", country="PT")
+site = Site.objects.create(organization=org, name="Sigterm garage", address="Rua 1", city="Lisboa", country="PT",
+                           latitude=Decimal("38.7"), longitude=Decimal("-9.1"), time_zone="Europe/Lisbon",
+                           currency="EUR")
+station_register(ocpp_id="{OCPP_ID}", site=site, password="{PASSWORD}", max_power_w=7400,
+                 connectors=[{{"connector_id": 1, "max_power_w": 7400}}])
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server_database(tmp_path):
+    """(DATABASE_URL for the server, function(sql) -> first column of the first row)."""
+    suite_url = os.environ.get("DATABASE_URL", "")
+    if suite_url.startswith("postgres"):
+        parsed = urlparse(suite_url)
+        name = parsed.path.lstrip("/") + "_sigterm"
+        admin = parsed._replace(path="/postgres").geturl()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = parsed._replace(path=f"/{name}").geturl()
+
+        def scalar(sql: str):
+            with psycopg.connect(url) as conn:
+                return conn.execute(sql).fetchone()[0]
+
+        yield url, scalar
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    path = tmp_path / "sigterm.sqlite3"
+
+    def scalar(sql: str):
+        with sqlite3.connect(path) as conn:
+            return conn.execute(sql).fetchone()[0]
+
+    yield f"sqlite:///{path}", scalar
+
+
+def test_sigterm_writes_what_the_writer_still_held(server_database, tmp_path):
+    url, scalar = server_database
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "evnet.settings.test", "EVNET_VAR_DIR": str(tmp_path),
+           "DATABASE_URL": url, "EVNET_LOG_LEVEL": "WARNING", "EVNET_OCPP_WRITER_MAX_DELAY_S": str(WINDOW_S)}
+    subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=300)
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "apps.ocpp.server", "-b", "127.0.0.1", "-p", str(port),
+                                "evnet.asgi:application"], cwd=ROOT, env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("daphne did not start")
+        stopped_in = asyncio.run(_send_then_terminate(port, process))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode is not None
+    # The stop cut the gathering window short instead of waiting it out …
+    assert stopped_in < WINDOW_S - 2
+    # … and wrote the two samples and the frame's log entry.
+    assert scalar("SELECT count(*) FROM charging_metervalue") == 2
+    assert scalar("SELECT count(*) FROM ocpp_ocppmessage WHERE message_id = 'mv-sigterm' AND direction = 'in'") == 1
+
+
+async def _send_then_terminate(port: int, process: subprocess.Popen) -> float:
+    token = base64.b64encode(f"{OCPP_ID}:{PASSWORD}".encode()).decode()
+    # The socket is accepted once its connection_open is committed: one gathering window.
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ocpp/{OCPP_ID}", subprotocols=["ocpp1.6"],
+                                  additional_headers={"Authorization": f"Basic {token}"},
+                                  open_timeout=WINDOW_S * 4) as ws:
+        await ws.send(json.dumps([2, "mv-sigterm", "MeterValues", {"connectorId": 1, "meterValue": [
+            {"timestamp": "2026-01-01T10:00:00Z", "sampledValue": [
+                {"value": "1234", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"}]}]}]))
+        await asyncio.sleep(1.0)  # received and queued; the window holds it for WINDOW_S
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        while process.poll() is None and time.monotonic() - started < 60:
+            await asyncio.sleep(0.05)
+        return time.monotonic() - started
