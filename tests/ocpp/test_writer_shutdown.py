@@ -10,19 +10,17 @@ import base64
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import psycopg
 import pytest
 import websockets
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_daphne import live_daphne, python_run, server_env
+
 OCPP_ID = "SIGTERM-CP-1"
 PASSWORD = "sigterm-station-secret"
 WINDOW_S = 10  # the writer's gathering window in the server: far longer than the shutdown may take
@@ -43,12 +41,6 @@ site = Site.objects.create(organization=org, name="Sigterm garage", address="Rua
 station_register(ocpp_id="{OCPP_ID}", site=site, password="{PASSWORD}", max_power_w=7400,
                  connectors=[{{"connector_id": 1, "max_power_w": 7400}}])
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -83,28 +75,12 @@ def server_database(tmp_path):
 
 def test_sigterm_writes_what_the_writer_still_held(server_database, tmp_path):
     url, scalar = server_database
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "evnet.settings.test", "EVNET_VAR_DIR": str(tmp_path),
-           "DATABASE_URL": url, "EVNET_LOG_LEVEL": "WARNING", "EVNET_OCPP_WRITER_MAX_DELAY_S": str(WINDOW_S)}
-    subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=300)
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "apps.ocpp.server", "-b", "127.0.0.1", "-p", str(port),
-                                "evnet.asgi:application"], cwd=ROOT, env=env)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("daphne did not start")
-        stopped_in = asyncio.run(_send_then_terminate(port, process))
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-    assert process.returncode is not None
+    env = server_env(var=tmp_path / "var", database_url=url, EVNET_OCPP_WRITER_MAX_DELAY_S=str(WINDOW_S))
+    python_run(env=env, script=SETUP)
+    with live_daphne(env=env, log=tmp_path / "daphne.log") as server:
+        stopped_in = asyncio.run(_send_then_terminate(server.port, server.process))
+        returncode = server.process.returncode
+    assert returncode is not None
     # The stop cut the gathering window short instead of waiting it out …
     assert stopped_in < WINDOW_S - 2
     # … and wrote the two samples and the frame's log entry.
