@@ -3,7 +3,7 @@
 full request path (middleware, token authentication, DRF, JSON) in one process.
 
     .venv/bin/python bench/api.py [--stations 10000] [--requests 500] [--baseline-requests 40]
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/evnet_h_apid_bench  (default; created and migrated if missing)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/evnet_api_bench  (default; created and migrated if missing)
 
 World: 5,000 sites spread over a 60 × 60 km square around Lisbon, 2 stations of 2 connectors each (bulk-created),
 3 time-of-use tariffs (organization default, and two assigned to a third of the sites each), and a tenth of the
@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evnet.settings.test")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evnet_h_apid_bench")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evnet_api_bench")
 os.environ.setdefault("EVNET_LOG_LEVEL", "WARNING")
 # Persistent connections, as evnet.settings.prod runs them (the test settings reconnect on every request).
 os.environ.setdefault("EVNET_DB_CONN_MAX_AGE", "60")
