@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from apps.billing.models import Customer
+from apps.billing.services.customers import customer_for_user_ensure
 from apps.circuits.services import circuit_ensure
+from apps.organizations.models import Membership, Organization
 from apps.organizations.services import membership_grant, organization_ensure
 from apps.sites.services import site_ensure
 from apps.stations.models import ChargingStation
 from apps.stations.services import station_permission_grant, station_register
+from apps.tariffs.models import Tariff
+from apps.tariffs.services import tariff_assign, tariff_import_ocpi
 from apps.users.models import Vehicle
 from apps.users.services import id_tag_register
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
+# The retailer's tariff of the ChaZeMo seed (cost recovery at the retailer's exact TOU prices): the condominium's
+# price for its residents in the demo, so sessions are priced and the API shows prices.
+DEMO_TARIFF_FROM = datetime(2026, 1, 1, tzinfo=dt_timezone.utc)
+CONDOMINIUM_TARIFF_FILE = Path(settings.BASE_DIR) / "apps" / "tariffs" / "data" / "chazemo-tejo-tariff.json"
 
 
 @transaction.atomic
@@ -71,7 +81,44 @@ def demo_load(*, people_password: str, path: Path = DEMO_FILE) -> dict[str, int]
             station = ChargingStation.objects.get(ocpp_id__iexact=ocpp_id)
             for id_tag in cards:
                 station_permission_grant(station=station, id_tag=id_tag)
+    counts["priced sites"] = _demo_tariffs_ensure(organizations=organizations)
+    counts["billing customers"] = _demo_customers_ensure(organizations=organizations)
     return counts
+
+
+def _demo_tariffs_ensure(*, organizations: dict[str, Organization]) -> int:
+    """The condominium's sites charge the seed's retailer tariff (imported once: a reload adds no new version)."""
+    data = json.loads(CONDOMINIUM_TARIFF_FILE.read_text(encoding="utf-8"))
+    assigned = 0
+    for organization in organizations.values():
+        if organization.kind != Organization.Kind.CONDOMINIUM:
+            continue
+        tariff = Tariff.objects.filter(organization=organization, code=data["id"]).first()
+        if tariff is None:
+            # In force from the start of the seed's year, so the demo's past sessions are priced too.
+            tariff = tariff_import_ocpi(organization=organization, data=data, valid_from_at=DEMO_TARIFF_FROM,
+                                        name="Retailer TOU tariff (ChaZeMo seed)").tariff
+        for site in organization.sites.filter(currency=data["currency"]):
+            tariff_assign(tariff=tariff, site=site)
+            assigned += 1
+    return assigned
+
+
+def _demo_customers_ensure(*, organizations: dict[str, Organization]) -> int:
+    """Every demo driver is a customer of the organization they drive for: the fleet company's drivers postpaid
+    (the company is invoiced monthly), the condominium's residents and the car park's clients prepaid (they top
+    up their wallet from the app; the simulated payment provider's checkout page pays it)."""
+    made = 0
+    for membership in Membership.objects.filter(organization__in=organizations.values(),
+                                                role=Membership.Role.DRIVER).select_related("organization", "user"):
+        organization = membership.organization
+        site = organization.sites.order_by("pk").first()
+        regime = (Customer.Regime.POSTPAID if organization.kind == Organization.Kind.FLEET_COMPANY
+                  else Customer.Regime.PREPAID)
+        customer_for_user_ensure(organization=organization, user=membership.user, regime=regime,
+                                 currency=site.currency if site else "EUR")
+        made += 1
+    return made
 
 
 def demo_admin_ensure(*, username: str = "admin") -> tuple[str, str]:

@@ -216,7 +216,7 @@ def station_prices_many(*, stations, user_group: str, now: datetime) -> dict[int
         known = specs_of.get(id(candidates))
         if known is None:
             specs = [candidates.spec_at(at) for at in moments]
-            known = specs_of[id(candidates)] = (specs, any(s is not None and _has_dynamic(s) for s in set(specs)))
+            known = specs_of[id(candidates)] = (specs, any(s is not None and _has_dynamic(s) for s in specs))
         specs, dynamic_tariff = known
         time_zone = station.site.time_zone
         power = station.max_power_w or DEFAULT_QUOTE_POWER_W

@@ -34,3 +34,25 @@ def test_demo_holds_the_chazemo_garage_and_is_idempotent(settings, tmp_path, cap
     password = (tmp_path / "admin-login.txt").read_text().strip()
     assert out.count(f"password: {password}") == 2
     assert "username: admin" in out
+
+
+def test_demo_drivers_are_customers_and_the_condominium_is_priced(settings, tmp_path):
+    """A driver of the demo can use the API at once: the condominium's stations have the seed's retailer tariff
+    (one version however often the demo is loaded), and each driver has a customer record — prepaid for the
+    residents, postpaid for the fleet's drivers."""
+    from apps.billing.models import Customer
+    from apps.tariffs.models import TariffAssignment, TariffVersion
+    from apps.tariffs.selectors import tariff_spec_for
+    from django.utils import timezone
+
+    settings.VAR_DIR = tmp_path
+    call_command("load_demo")
+    call_command("load_demo")
+    station = ChargingStation.objects.get(ocpp_id="ZCS031974")
+    assert TariffAssignment.objects.filter(site=station.site).count() == 1
+    assert TariffVersion.objects.filter(tariff__code="chazemo-tejo").count() == 1
+    assert tariff_spec_for(station=station, user_group="public", at=timezone.now()) is not None
+    resident = Customer.objects.get(organization__slug="condominio-edificio-tejo", user__username="maria.santos")
+    assert resident.regime == Customer.Regime.PREPAID and resident.currency == "EUR"
+    fleet_driver = Customer.objects.get(organization__kind="fleet_company", user__username="lucas.motorista")
+    assert fleet_driver.regime == Customer.Regime.POSTPAID
