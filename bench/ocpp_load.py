@@ -371,7 +371,7 @@ def _frame_key(frame: str) -> str:
     # py-spy raw frames look like "function (path/to/file.py:123)"; keep function and file, drop the line.
     name, _, where = frame.partition(" (")
     where = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", str(ROOT) + "/", "lib/python3.11/"):
         if marker in where:
             where = where.split(marker, 1)[1]
     return f"{name} ({where})"
