@@ -21,6 +21,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "evnet.settings.dev")
+        # Links evnet hands out (a top-up's checkout page, firmware and diagnostics URLs) point at this server
+        # unless a public URL is configured.
+        public_host = "127.0.0.1" if options["host"] in ("0.0.0.0", "::") else options["host"]
+        env.setdefault("EVNET_PUBLIC_URL", f"http://{public_host}:{options['port']}")
         bin_dir = os.path.dirname(sys.executable)
         # evnet's daphne (apps/ocpp/server.py): daphne plus the WebSocket Denial Response extension, so a charger
         # with a wrong password gets HTTP 401, and a flush of the OCPP writer on shutdown.
