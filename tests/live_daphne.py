@@ -65,6 +65,27 @@ def python_run(*, env: dict[str, str], script: str, args: tuple[str, ...] = (), 
     return done.stdout
 
 
+def station_setup_script(*, ocpp_id: str, password: str, name: str) -> str:
+    """A Python snippet for `python_run` that migrates a server's database and registers one AC station
+    (connector 1, 7.4 kW) with `password`, in an organization and garage called `name`."""
+    return f"""
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from decimal import Decimal
+from apps.organizations.models import Organization
+from apps.sites.models import Site
+from apps.stations.services import station_register
+org = Organization.objects.create(name="{name}", slug="{name.lower()}", kind="condominium", country="PT")
+site = Site.objects.create(organization=org, name="{name} garage", address="Rua 1", city="Lisboa", country="PT",
+                           latitude=Decimal("38.7"), longitude=Decimal("-9.1"), time_zone="Europe/Lisbon",
+                           currency="EUR")
+station_register(ocpp_id="{ocpp_id}", site=site, password="{password}", max_power_w=7400,
+                 connectors=[{{"connector_id": 1, "max_power_w": 7400}}])
+"""
+
+
 def _wait_healthy(server: LiveDaphne) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -12,27 +12,12 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from tests.live_daphne import daphne_stop, live_daphne, python_run, server_env
+from tests.live_daphne import daphne_stop, live_daphne, python_run, server_env, station_setup_script
 
 OCPP_ID = "LIVE-CP-1"
 PASSWORD = "live-station-secret"
 
-SETUP = f"""
-import django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from decimal import Decimal
-from apps.organizations.models import Organization
-from apps.sites.models import Site
-from apps.stations.services import station_register
-org = Organization.objects.create(name="Live", slug="live", kind="condominium", country="PT")
-site = Site.objects.create(organization=org, name="Live garage", address="Rua 1", city="Lisboa", country="PT",
-                           latitude=Decimal("38.7"), longitude=Decimal("-9.1"), time_zone="Europe/Lisbon",
-                           currency="EUR")
-station_register(ocpp_id="{OCPP_ID}", site=site, password="{PASSWORD}", max_power_w=7400,
-                 connectors=[{{"connector_id": 1, "max_power_w": 7400}}])
-"""
+SETUP = station_setup_script(ocpp_id=OCPP_ID, password=PASSWORD, name="Live")
 
 
 @pytest.fixture(scope="module")
