@@ -4,40 +4,17 @@ get a 5xx, and every response must match what the schema says (status code, cont
 from __future__ import annotations
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
-from schemathesis import checks
 
-from evnet.wsgi import application
 from tests.api.population import api_population
+from tests.api.schemathesis_support import CHECKS, api_schema, keep_test_connection  # noqa: F401 (fixture)
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(path_regex=r"^/api/v1/")
-
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-]
+schema = api_schema(path_regex=r"^/api/v1/")
 
 
 @pytest.fixture
-def _keep_test_connection():
-    """Schemathesis calls the WSGI application itself, whose request signals close the database connection — and
-    with it the test's transaction. Django's own test client detaches the same handler for the same reason."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def tokens(db, _keep_test_connection):
+def tokens(db, keep_test_connection):  # noqa: F811
     """A small network with a driver and a fleet manager (tests/api/population.py), and their API tokens."""
     people = api_population()
     return {role: Token.objects.get_or_create(user=user)[0].key for role, user in people.items()}

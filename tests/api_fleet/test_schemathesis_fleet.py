@@ -4,28 +4,18 @@ bodies, on real drivers, vehicles, cards, plans and invoices — gets no 5xx and
 from __future__ import annotations
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
-from schemathesis import checks
 
-from evnet.wsgi import application
-from tests.api.test_schemathesis import _keep_test_connection  # noqa: F401 (fixture)
+from tests.api.schemathesis_support import CHECKS, api_schema, keep_test_connection  # noqa: F401 (fixture)
 
 from .conftest import make_fleet
 from .test_cross_tenant import objects_of
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(path_regex=r"^/api/v1/fleets/")
-
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-]
+schema = api_schema(path_regex=r"^/api/v1/fleets/")
 
 
 @pytest.fixture
-def fleet_objects(db, _keep_test_connection):  # noqa: F811
+def fleet_objects(db, keep_test_connection):  # noqa: F811
     fleet = make_fleet("Frota S", "frota-s", uid_prefix="FS", plate_prefix="SS")
     ids = objects_of(fleet)
     return fleet, {"fleet_id": fleet.org.pk, **{f"{name}_id": pk for name, pk in ids.items()}}
