@@ -25,26 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import percentile, recreate_database
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evnet.settings.dev")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evnet_bench_fleets")
 
 GROUPS = ("driver", "vehicle", "card", "station", "month")
 TARGET_P99_S = 0.5
-
-
-def recreate_database(url: str) -> None:
-    from urllib.parse import urlparse
-
-    import psycopg
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        sys.exit("bench/fleet_usage.py needs DATABASE_URL=postgres://… (it measures PostgreSQL)")
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def populate(*, slug: str, sessions: int, drivers: int, stations: int, rng: random.Random):
@@ -122,18 +110,13 @@ def python_usage(*, fleet, group_by: str, date_from: date, date_to: date) -> dic
     return rows
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--drivers", type=int, default=500)
     parser.add_argument("--requests", type=int, default=15, help="requests per group_by")
     args = parser.parse_args()
-    recreate_database(os.environ["DATABASE_URL"])
+    recreate_database(os.environ["DATABASE_URL"], script="bench/fleet_usage.py")
 
     import django
 
