@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 # Fixtures shared by the whole suite that live in their own modules.
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.api.schemathesis_support"]
 
 
 def _reachable(host: str, port: int) -> bool:

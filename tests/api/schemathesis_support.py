@@ -1,6 +1,6 @@
 """What the schemathesis runs of the API share: the schema loaded from the application itself, the checks every
 response must pass, and the fixture that keeps the test's database connection open while schemathesis calls the
-WSGI application."""
+WSGI application (registered for the whole suite in tests/conftest.py)."""
 from __future__ import annotations
 
 import pytest

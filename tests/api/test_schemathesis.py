@@ -8,13 +8,13 @@ from hypothesis import HealthCheck, settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 
 from tests.api.population import api_population
-from tests.api.schemathesis_support import CHECKS, api_schema, keep_test_connection  # noqa: F401 (fixture)
+from tests.api.schemathesis_support import CHECKS, api_schema
 
 schema = api_schema(path_regex=r"^/api/v1/")
 
 
 @pytest.fixture
-def tokens(db, keep_test_connection):  # noqa: F811
+def tokens(db, keep_test_connection):
     """A small network with a driver and a fleet manager (tests/api/population.py), and their API tokens."""
     people = api_population()
     return {role: Token.objects.get_or_create(user=user)[0].key for role, user in people.items()}

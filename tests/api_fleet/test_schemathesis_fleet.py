@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
-from tests.api.schemathesis_support import CHECKS, api_schema, keep_test_connection  # noqa: F401 (fixture)
+from tests.api.schemathesis_support import CHECKS, api_schema
 
 from .conftest import make_fleet
 from .test_cross_tenant import objects_of
@@ -15,7 +15,7 @@ schema = api_schema(path_regex=r"^/api/v1/fleets/")
 
 
 @pytest.fixture
-def fleet_objects(db, keep_test_connection):  # noqa: F811
+def fleet_objects(db, keep_test_connection):
     fleet = make_fleet("Frota S", "frota-s", uid_prefix="FS", plate_prefix="SS")
     ids = objects_of(fleet)
     return fleet, {"fleet_id": fleet.org.pk, **{f"{name}_id": pk for name, pk in ids.items()}}
