@@ -6,23 +6,16 @@ import csv
 import io
 from collections.abc import Iterable
 from datetime import datetime, timezone as dt_timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from openpyxl import Workbook
 
-from .selectors import WH_PER_KWH, Usage, UsageRow
+from apps.rating.formatting import kwh_amount, round_cents
 
-CENT = Decimal("0.01")
+from .selectors import Usage, UsageRow
+
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def kwh(energy_wh: int) -> Decimal:
-    return (Decimal(energy_wh) / WH_PER_KWH).quantize(Decimal("0.001"))
-
-
-def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def iso_utc(value: datetime | None) -> str:
@@ -38,8 +31,8 @@ def usage_table(*, usage: Usage) -> tuple[list[str], list[list]]:
               *[f"cost_{currency}" for currency in currencies]]
 
     def line(row: UsageRow, key: str) -> list:
-        return [key, row.label, row.sessions, row.energy_wh, kwh(row.energy_wh), row.duration_s,
-                row.unpriced_sessions, *[cents(row.cost.get(currency, Decimal("0"))) for currency in currencies]]
+        return [key, row.label, row.sessions, row.energy_wh, kwh_amount(row.energy_wh), row.duration_s,
+                row.unpriced_sessions, *[round_cents(row.cost.get(currency, Decimal("0"))) for currency in currencies]]
 
     body = [line(row, row.key or "") for row in usage.rows]
     body.append(line(usage.totals, "total"))
@@ -54,10 +47,10 @@ def session_rows(*, sessions: Iterable, now: datetime) -> Iterable[list]:
     for s in sessions:
         end = s.stopped_at or now
         driver = s.user.get_full_name() or s.user.username if s.user else ""
-        cost = cents(Decimal(s.cost_amount)) if s.cost_amount is not None else ""
+        cost = round_cents(Decimal(s.cost_amount)) if s.cost_amount is not None else ""
         yield [s.pk, iso_utc(s.started_at), iso_utc(s.stopped_at), s.state, s.station.ocpp_id, s.station.site.name,
                s.connector_number, s.id_tag_uid, s.user_id or "", driver, s.vehicle_id or "", s.energy_wh,
-               kwh(s.energy_wh), max(0, int((end - s.started_at).total_seconds())), cost, s.cost_currency or ""]
+               kwh_amount(s.energy_wh), max(0, int((end - s.started_at).total_seconds())), cost, s.cost_currency or ""]
 
 
 def to_csv(*, header: list[str], rows: Iterable[list]) -> bytes:

@@ -35,7 +35,6 @@ FLEET_ROLES = (Membership.Role.FLEET_MANAGER, Membership.Role.ORG_ADMIN)
 COUNTRY_TIME_ZONES = {"PT": "Europe/Lisbon", "BR": "America/Sao_Paulo"}
 USAGE_GROUPS = ("driver", "vehicle", "card", "station", "month")
 USAGE_MAX_DAYS = 366
-WH_PER_KWH = Decimal(1000)
 
 
 def fleet_list(*, user: User) -> QuerySet[Organization]:

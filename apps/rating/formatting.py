@@ -27,9 +27,14 @@ def unit_price(amount: Decimal | str, currency: str) -> str:
     return money(value, currency, places)
 
 
+def kwh_amount(energy_wh: Decimal | int | str) -> Decimal:
+    """Energy in kWh with 3 decimals (Wh precision), as a number: 6867 Wh → Decimal("6.867")."""
+    return (Decimal(energy_wh) / 1000).quantize(WH, ROUND_HALF_UP)
+
+
 def kwh(energy_wh: Decimal | int | str) -> str:
     """Energy with 3 decimals in kWh (Wh precision): 6867 Wh → 6.867."""
-    return str((Decimal(energy_wh) / 1000).quantize(WH, ROUND_HALF_UP))
+    return str(kwh_amount(energy_wh))
 
 
 def round_cents(amount: Decimal) -> Decimal:

@@ -25,6 +25,7 @@ from apps.core.api.pagination import PagePagination
 from apps.core.api.schema import error_responses
 from apps.invoices.models import Invoice
 from apps.invoices.services.delivery import invoice_pdf
+from apps.rating.formatting import kwh
 from apps.users.models import IdTag
 
 from .. import exports
@@ -41,10 +42,6 @@ PAGE_PARAMS = [OpenApiParameter("page", OpenApiTypes.INT, description="Page numb
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 FLEET_ID = OpenApiParameter("fleet_id", OpenApiTypes.INT, OpenApiParameter.PATH,
                             description="The organization (GET /api/v1/fleets/ lists yours).")
-
-
-def kwh_string(energy_wh: int) -> str:
-    return str(exports.kwh(energy_wh))
 
 
 def page_of(item: type[serializers.Serializer], name: str):
@@ -165,7 +162,7 @@ class FleetDriverSerializer(serializers.Serializer):
         return None if plan is None else {"id": plan.pk, "name": plan.name}
 
     def get_energy_this_month_kwh(self, driver) -> str:
-        return kwh_string(driver.energy_this_month_wh)
+        return kwh(driver.energy_this_month_wh)
 
 
 def _today(fleet) -> date:
@@ -373,7 +370,7 @@ class FleetPlanSerializer(serializers.Serializer):
     subscriptions = serializers.SerializerMethodField()
 
     def get_included_kwh(self, plan) -> str:
-        return kwh_string(plan.included_wh)
+        return kwh(plan.included_wh)
 
     @extend_schema_field(FleetSubscriptionSerializer(many=True))
     def get_subscriptions(self, plan) -> list[dict]:
@@ -440,7 +437,7 @@ class FleetUsageRowSerializer(serializers.Serializer):
     cost = serializers.SerializerMethodField(help_text="Incl. VAT, one amount per currency.")
 
     def get_energy_kwh(self, row) -> str:
-        return kwh_string(row.energy_wh)
+        return kwh(row.energy_wh)
 
     @extend_schema_field(serializers.ListField(child=MoneyField(decimal_places=2)))
     def get_cost(self, row) -> list[dict]:
@@ -526,7 +523,7 @@ class FleetSessionSerializer(serializers.Serializer):
         return None if session.id_tag is None else FleetCardRefSerializer(session.id_tag).data
 
     def get_energy_kwh(self, session) -> str:
-        return kwh_string(session.energy_wh)
+        return kwh(session.energy_wh)
 
     def get_duration_s(self, session) -> int:
         end = session.stopped_at or self.context["now"]
