@@ -332,7 +332,7 @@ def start_profiler(pid: int, out: Path, seconds: float):
         print("py-spy is not installed in the venv (pip install -r requirements/dev.txt); no profile", flush=True)
         return None
     return subprocess.Popen([str(py_spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                             "--rate", "100", "--format", "raw", "--output", str(out), "--nonblocking"],
+                             "--rate", "200", "--gil", "--format", "raw", "--output", str(out), "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
 
 

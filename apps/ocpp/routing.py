@@ -2,10 +2,10 @@
 organization that accepts unknown stations (see apps/ocpp/services/admission.py)."""
 from django.urls import re_path
 
-from .consumers import OcppConsumer
+from .connection import ocpp_application
 from .middleware import OcppAdmissionMiddleware
 
-_ocpp_app = OcppAdmissionMiddleware(OcppConsumer.as_asgi())
+_ocpp_app = OcppAdmissionMiddleware(ocpp_application)
 
 websocket_urlpatterns: list = [
     re_path(r"^ocpp/(?P<organization_slug>[-a-zA-Z0-9_]+)/(?P<station_id>[^/]+)/?$", _ocpp_app),

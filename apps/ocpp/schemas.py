@@ -66,7 +66,7 @@ def validator(name: str) -> Callable[[dict], dict]:
 
 
 def precompile() -> int:
-    """Compile every 1.6 schema now (at import of the consumer) so no message pays for it."""
+    """Compile every 1.6 schema now (at import of apps.ocpp.connection) so no message pays for it."""
     for path in SCHEMA_DIR.glob("*.json"):
         validator(path.stem)
     return len(list(SCHEMA_DIR.glob("*.json")))

@@ -70,7 +70,7 @@ class WriterStats:
     largest_batch: int = 0
 
 
-# The message log row as the consumer builds it: a plain tuple in this column order (no model instance per frame).
+# The message log row as the connection builds it: a plain tuple in this column order (no model instance per frame).
 LOG_FIELDS = ("station_id", "direction", "message_type", "action", "message_id", "payload", "raw", "error_code",
               "created_at")
 

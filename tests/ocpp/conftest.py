@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 
+from apps.ocpp.hub import hubs_stop
 from apps.ocpp.writer import writers_stop
 from evnet.asgi import application
 from tests.factories import ConnectorFactory, StationFactory
@@ -69,10 +70,11 @@ async def connected(ocpp_id: str, *, password: str = PASSWORD, path: str | None 
 
 @pytest.fixture
 async def ocpp_writer():
-    """Flush and stop this event loop's group-commit writer after the test (closes its database connection), and
+    """Stop this event loop's OCPP hub, flush and stop its group-commit writer after the test (closes its database connection), and
     close the connection of asgiref's thread-sensitive thread where the test's own reads ran, so PostgreSQL can drop
     the test database at the end of the run."""
     yield
+    await hubs_stop()
     await writers_stop()
     await sync_to_async(connections.close_all)()
 

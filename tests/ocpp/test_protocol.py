@@ -151,7 +151,7 @@ async def _command(station, action, payload, timeout=3.0) -> str:
     layer = get_channel_layer()
     reply_channel = await layer.new_channel()
     await layer.group_send(station_group_name(ocpp_id=station.ocpp_id), {
-        "type": "ocpp.command", "request_id": "r-1", "action": action, "payload": payload,
+        "type": "ocpp.command", "ocpp_id": station.ocpp_id, "request_id": "r-1", "action": action, "payload": payload,
         "reply_channel": reply_channel, "timeout": timeout})
     return reply_channel
 

@@ -57,7 +57,8 @@ async def test_a_silent_socket_still_open_is_asked_to_close():
         assert await sync_to_async(stations_offline_mark)(now=T0 + timedelta(hours=1)) == ["HALF-OPEN"]
         await asyncio.sleep(0.2)
     [message] = consumer.received
-    assert message["type"] == "ocpp.disconnect" and message["except_channel"] == ""
+    assert message == {"type": "ocpp.disconnect", "ocpp_id": "HALF-OPEN", "except_connection": "",
+                       "reason": message["reason"]}
     assert "No message for more than 750 s" in message["reason"]
     await database_sync_to_async(station.refresh_from_db)()
     assert station.is_connected is False

@@ -1,5 +1,5 @@
 """What each inbound OCPP 1.6 action does to the database, as plain functions run by the group-commit writer
-thread inside its batch transaction. The consumer validated the payload against the 1.6 schema already; these
+thread inside its batch transaction. The connection validated the payload against the 1.6 schema already; these
 return the CALLRESULT payload."""
 from __future__ import annotations
 

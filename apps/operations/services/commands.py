@@ -1,7 +1,7 @@
 """Send an OCPP 1.6 command to a station from any process and wait for its answer (contract 1).
 
-The caller publishes `ocpp.command` to the station's channel-layer group; the consumer holding the station's socket
-(in whichever daphne process) sends the CALL, waits for the CALLRESULT/CALLERROR and sends `ocpp.command.reply`
+The caller publishes `ocpp.command` (naming the station) to the station's channel-layer group; the process holding
+the station's socket (apps/ocpp/hub.py) sends the CALL, waits for the CALLRESULT/CALLERROR and sends `ocpp.command.reply`
 to the caller's fresh reply channel. With Redis as channel layer this works across processes and hosts; with the
 in-memory layer only inside the process that holds the socket."""
 from __future__ import annotations
@@ -39,9 +39,9 @@ CSMS_ACTIONS = (
     "InstallCertificate", "SignedUpdateFirmware",
 )
 
-# How long past the consumer's own timeout the caller keeps listening: the consumer answers "timeout" itself after
-# `timeout`; this margin only matters when no consumer is listening at all (a station marked connected whose
-# process died), so the caller still ends with a clear timeout.
+# How long past the OCPP connection's own timeout the caller keeps listening: the connection answers "timeout"
+# itself after `timeout`; this margin only matters when no process is listening at all (a station marked
+# connected whose process died), so the caller still ends with a clear timeout.
 REPLY_GRACE_S = 2.0
 
 
@@ -69,7 +69,7 @@ def command_validate(*, action: str, payload: dict) -> None:
 def _record_start(*, station: ChargingStation, action: str, payload: dict, requested_by,
                   request_id: str | None) -> tuple[CommandRecord, bool]:
     """Write the command's record; tell whether the station is connected right now (read fresh from the database,
-    since the consumer keeps `is_connected` true while it holds the socket)."""
+    since the OCPP connection keeps `is_connected` true while it holds the socket)."""
     connected = bool(ChargingStation.objects.filter(pk=station.pk).values_list("is_connected", flat=True).first())
     record = CommandRecord.objects.create(
         station=station, request_id=request_id or uuid.uuid4().hex, action=action, payload=payload,
@@ -162,7 +162,7 @@ async def _exchange_on(layer, *, ocpp_id: str, request_id: str, action: str, pay
                        timeout: float) -> dict | None:
     reply_channel = await layer.new_channel("ops.reply.")
     await layer.group_send(station_group_name(ocpp_id=ocpp_id), {
-        "type": "ocpp.command", "request_id": request_id, "action": action, "payload": payload,
+        "type": "ocpp.command", "ocpp_id": ocpp_id, "request_id": request_id, "action": action, "payload": payload,
         "reply_channel": reply_channel, "timeout": float(timeout),
     })
     loop = asyncio.get_running_loop()

@@ -29,7 +29,7 @@ def _disconnect_ghost(ocpp_id: str, reason: str) -> None:
     # The socket may still be open but silent (a half-open TCP connection on a mobile link): ask whichever process
     # holds it to close it, so `is_connected` and reality agree; a live charger reconnects at once.
     async_to_sync(get_channel_layer().group_send)(
-        station_group_name(ocpp_id=ocpp_id), {"type": "ocpp.disconnect", "except_channel": "", "reason": reason})
+        station_group_name(ocpp_id=ocpp_id), {"type": "ocpp.disconnect", "ocpp_id": ocpp_id, "except_connection": "", "reason": reason})
 
 
 def stations_offline_mark(*, now: datetime | None = None) -> list[str]:

@@ -1,14 +1,17 @@
-"""The OCPP 1.6J central system side of one charger's WebSocket.
+"""The OCPP 1.6J central system side of one charger's WebSocket, as a plain ASGI application.
 
-Fast path, by design (issue 4 "Speed"): frames are parsed here (ujson), never by a JSON consumer that would close
-the socket on bad text; payloads are checked by fastjsonschema validators compiled once per process from the `ocpp`
-package's 1.6 schemas; one handler per action. The consumer runs no ORM: every write goes to the group-commit
-writer and the CALLRESULT is sent only once that write is committed.
+Fast path, by design (issue 4 "Speed"): this is not a Channels consumer. A consumer costs, per frame, a task and an
+`asyncio.wait` in `await_many_dispatch` and, per socket, a `channel_layer.receive()` of its own; here the socket's
+messages are read straight off daphne's queue, and the channel layer is reached through the process's one hub
+(apps/ocpp/hub.py). Frames are parsed here (ujson), never by a JSON consumer that would close the socket on bad
+text; payloads are checked by fastjsonschema validators compiled once per process from the `ocpp` package's 1.6
+schemas; one handler per action. No ORM runs here: every write goes to the group-commit writer and the CALLRESULT
+is sent only once that write is committed.
 
-Commands from any process arrive on the station's group (contract 1, `ocpp.command`): the consumer sends the CALL,
-and relays the charger's CALLRESULT / CALLERROR (or a timeout) to the caller's reply channel. OCPP-J allows one
+Commands from any process arrive through the hub (contract 1, `ocpp.command`): the connection sends the CALL and
+relays the charger's CALLRESULT / CALLERROR (or a timeout) to the caller's reply channel. OCPP-J allows one
 outstanding CALL per direction, so commands queue behind each other. A second connection for the same station
-sends `ocpp.disconnect` to the group; every older consumer closes its socket."""
+takes over: the hub closes every older socket of the station, on this process or another."""
 from __future__ import annotations
 
 import asyncio
@@ -20,19 +23,17 @@ from datetime import datetime, timezone as dt_timezone
 from typing import Any, Awaitable, Callable
 
 import ujson
-from channels.consumer import get_handler_name
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.charging.services.live import MeterValuesReport
 from apps.charging.services.meter import meter_values_parse, parse_timestamp
 from apps.stations.live import StatusReport
-from apps.stations.selectors import station_group_name
 
-from .. import schemas
-from ..models import OcppMessage
-from ..services import actions
-from ..writer import writer_get
+from . import schemas
+from .hub import hub_get
+from .models import OcppMessage
+from .services import actions
+from .writer import writer_get
 
 logger = logging.getLogger("apps.ocpp")
 
@@ -92,64 +93,70 @@ def _dumps(frame: list) -> str:
     return ujson.dumps(frame, ensure_ascii=False, escape_forward_slashes=False)
 
 
-class OcppConsumer(AsyncWebsocketConsumer):
-    station_id: int
-    ocpp_id: str
+class OcppConnection:
+    """One charger's socket: built by `ocpp_application` once the handshake is admitted."""
 
-    async def dispatch(self, message):
-        """Channels' AsyncConsumer.dispatch runs close_old_connections() in a worker thread before every handler:
-        one thread hop per frame, the cost issue 4 measured. This consumer runs no ORM (the group-commit writer's
-        thread owns its connection), so it dispatches directly."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    # --- connection ---------------------------------------------------------------------------------------------
-
-    async def connect(self):
-        admission = self.scope["evnet_station"]
+    def __init__(self, scope: dict, send: Callable[[dict], Awaitable[None]]):
+        admission = scope["evnet_station"]
         self.station_id, self.ocpp_id = admission.station_id, admission.ocpp_id
         self.max_power_w = admission.max_power_w
+        self._asgi_send = send
         self.writer = writer_get()
-        self.group = station_group_name(ocpp_id=self.ocpp_id)
+        self.hub = hub_get()
+        self.name = ""  # the hub's channel and a per-socket suffix: ChargingStation.ocpp_channel while connected
         self._commands: collections.deque[dict] = collections.deque()
         self._pending: dict[str, Any] | None = None
         self._accepted = False
-        # Close every older socket of this station first (contract 1), then take over the group and the
-        # "connected" flag. A bounded number of connections do this at once: in a reconnect herd every
-        # concurrent channel-layer call opens its own Redis connection (redis-py's pool grows per command in
-        # flight), and 9,000 at once ended in Redis connect timeouts and "Too many connections"
-        # (bench/README.md); queued here, handshakes wait in order instead of failing and being retried.
-        async with _connect_slots():
-            await self.channel_layer.group_send(self.group, {
-                "type": "ocpp.disconnect", "except_channel": self.channel_name,
-                "reason": "replaced by a new connection of the same station"})
-            await self.channel_layer.group_add(self.group, self.channel_name)
-            await self.writer.run("call", (actions.connection_open, {
-                "station_id": self.station_id, "channel": self.channel_name, "at": _now()}))
-        await self.accept(subprotocol="ocpp1.6")
-        self._accepted = True
-        logger.info("station %s connected (%s)", self.ocpp_id, self.channel_name)
+        self._closing = False
 
-    async def disconnect(self, code):
-        if not getattr(self, "_accepted", False):
+    # --- connection ---------------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Take over the station (every older socket of it closes, contract 1), record the connection, accept."""
+        # A bounded number of connections do this at once: in a reconnect herd every concurrent channel-layer
+        # call opens its own Redis connection (redis-py's pool grows per command in flight), and 9,000 at once
+        # ended in Redis connect timeouts and "Too many connections" (bench/README.md); queued here, handshakes
+        # wait in order instead of failing and being retried.
+        async with _connect_slots():
+            self.name = f"{await self.hub.ready()}/{uuid.uuid4().hex[:12]}"
+            await self.hub.attach(self, reason="replaced by a new connection of the same station")
+            try:
+                await self.writer.run("call", (actions.connection_open, {
+                    "station_id": self.station_id, "channel": self.name, "at": _now()}))
+            except BaseException:
+                await self.hub.detach(self)
+                raise
+        await self._asgi_send({"type": "websocket.accept", "subprotocol": "ocpp1.6"})
+        self._accepted = True
+        logger.info("station %s connected (%s)", self.ocpp_id, self.name)
+
+    async def closed(self, code: int | None) -> None:
+        """The socket is gone: leave the group, fail queued commands, mark the station offline if still ours."""
+        if not self._accepted:
             return
         self._accepted = False
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await self.hub.detach(self)
+        except Exception:  # noqa: BLE001 - a stale membership only costs the hub an ignored message
+            logger.exception("could not leave the group of %s", self.ocpp_id)
         self._fail_commands("station_offline", "the station disconnected")
         try:
             await self.writer.run("call", (actions.connection_close, {
-                "station_id": self.station_id, "channel": self.channel_name}))
+                "station_id": self.station_id, "channel": self.name}))
         except Exception:  # noqa: BLE001 - the socket is gone either way; offline detection will catch up
             logger.exception("could not mark %s offline", self.ocpp_id)
         logger.info("station %s disconnected (code %s)", self.ocpp_id, code)
 
-    async def ocpp_disconnect(self, event):
-        """Contract 1: a newer connection of this station took over."""
-        if event.get("except_channel") != self.channel_name:
-            logger.info("closing %s's older socket: %s", self.ocpp_id, event.get("reason", ""))
-            await self.close(code=CLOSE_REPLACED)
+    def close_requested(self, reason: str) -> None:
+        """Contract 1: a newer connection of this station took over, or monitoring found the socket silent."""
+        if self._closing or not self._accepted:
+            return
+        self._closing = True
+        logger.info("closing %s's socket %s: %s", self.ocpp_id, self.name, reason)
+        asyncio.ensure_future(self._asgi_send({"type": "websocket.close", "code": CLOSE_REPLACED}))
+
+    async def send(self, *, text_data: str) -> None:
+        await self._asgi_send({"type": "websocket.send", "text": text_data})
 
     # --- frames from the charger ----------------------------------------------------------------------------------
 
@@ -172,7 +179,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self._send_frame([CALLERROR, message_id, code, description[:500], details or {}], action=action,
                                error_code=code)
 
-    async def receive(self, text_data=None, bytes_data=None):
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
             try:
                 text_data = bytes_data.decode("utf-8")
@@ -347,11 +354,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     # --- commands to the charger (contract 1) ---------------------------------------------------------------------
 
-    async def ocpp_command(self, event):
+    def command_enqueue(self, event: dict) -> None:
+        """An `ocpp.command` for this station, from the hub: queue it; it is sent once no CALL is outstanding."""
         loop = asyncio.get_running_loop()
         timeout = float(event.get("timeout") or settings.EVNET_OCPP_COMMAND_TIMEOUT_S)
         self._commands.append({**event, "deadline": loop.time() + timeout})
-        await self._command_next()
+        if self._pending is None:
+            asyncio.ensure_future(self._command_next())
 
     async def _command_next(self) -> None:
         loop = asyncio.get_running_loop()
@@ -418,7 +427,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             message["error"] = {"code": error[0], "description": error[1],
                                 "details": error[2] if len(error) > 2 else {}}
         try:
-            await self.channel_layer.send(reply_channel, message)
+            await self.hub.layer.send(reply_channel, message)
         except Exception:  # noqa: BLE001 - the caller may be gone (its own timeout); nothing else to do
             logger.warning("could not reply to %s for %s", reply_channel, self.ocpp_id, exc_info=True)
 
@@ -431,3 +440,33 @@ class OcppConsumer(AsyncWebsocketConsumer):
             self._pending = None
         for event in events:
             asyncio.ensure_future(self._reply(event, error=(code, description)))
+
+
+async def ocpp_application(scope: dict, receive: Callable[[], Awaitable[dict]],
+                           send: Callable[[dict], Awaitable[None]]) -> None:
+    """The ASGI application of an admitted OCPP socket (apps/ocpp/routing.py puts admission in front of it).
+
+    Reads daphne's messages one at a time: a frame is handled (and, for a CALL, answered after its commit) before
+    the next is read, which keeps a charger's messages in order."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    connection = OcppConnection(scope, send)
+    try:
+        await connection.open()
+    except Exception:  # noqa: BLE001 - refuse this handshake; the charger retries
+        logger.exception("could not open the connection of %s", connection.ocpp_id)
+        await send({"type": "websocket.close", "code": 1011})
+        return
+    code = None
+    try:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                await connection.receive(message.get("text"), message.get("bytes"))
+            elif kind == "websocket.disconnect":
+                code = message.get("code")
+                break
+    finally:
+        await connection.closed(code)

@@ -1,3 +1,0 @@
-from .central_system import OcppConsumer
-
-__all__ = ["OcppConsumer"]
