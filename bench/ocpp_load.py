@@ -209,13 +209,33 @@ async def heartbeat_round(chargers: list[LoadCharger], spread_s: float) -> Windo
     return window
 
 
-def server_cpu(pid: int | None) -> float:
-    """CPU seconds the server process has used so far (utime + stime from /proc)."""
+def process_cpu(pid: int) -> float:
+    """CPU seconds a process has used so far (utime + stime from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pids: list[int]) -> float:
+    """CPU seconds the server processes have used so far."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(process_cpu(pid) for pid in pids)
     except (OSError, IndexError, ValueError, TypeError):
         return float("nan")
+
+
+def database_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL processes alive now (backends of this run included; on a shared
+    box, other users' queries too)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                total += process_cpu(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def open_sockets(chargers: list[LoadCharger]) -> int:
@@ -224,7 +244,7 @@ def open_sockets(chargers: list[LoadCharger]) -> int:
     return sum(1 for c in chargers if c.sim._ws is not None and c.sim._ws.state == State.OPEN and c.sim.is_booted)
 
 
-async def drive(url: str, args, label: str, server_pid: int | None, profile_dir: Path) -> dict:
+async def drive(url: str, args, label: str, server_pids: list[int], profile_dir: Path) -> dict:
     results: dict = {"label": label, "steps": []}
     stop = asyncio.Event()
     chargers = [LoadCharger(i, url, args.sources) for i in range(1, args.chargers + 1)]
@@ -244,11 +264,11 @@ async def drive(url: str, args, label: str, server_pid: int | None, profile_dir:
         interval = len(active) / rate
         stop_at = loop.time() + 1.0 + args.step_seconds
         profiler = None
-        if args.profile and server_pid and rate == args.profile_rate:
-            profiler = start_profiler(server_pid, profile_dir / f"{label}-{rate}.txt", args.step_seconds)
+        if args.profile and server_pids and rate == args.profile_rate:
+            profiler = start_profiler(server_pids[0], profile_dir / f"{label}-{rate}.txt", args.step_seconds)
         t0 = loop.time() + 1.0
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        server0 = server_cpu(server_pid)
+        server0, database0 = server_cpu(server_pids), database_cpu()
         await asyncio.gather(*(c.meter_loop(interval, 1.0 * i / len(active), stop_at)
                                for i, c in enumerate(active)))
         seconds = loop.time() - t0
@@ -257,16 +277,20 @@ async def drive(url: str, args, label: str, server_pid: int | None, profile_dir:
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         generator_cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (seconds + 1.0)
         summary = {"offered": rate, **window.summary(seconds), "generator_cpu": generator_cpu,
-                   "server_cpu": server_cpu(server_pid), "load_average": os.getloadavg()[0]}
+                   "server_cpu": server_cpu(server_pids), "load_average": os.getloadavg()[0]}
+        database_seconds = database_cpu() - database0
         # CPU the server process spent per answered message in this step: unlike wall-clock rates, this hardly
         # depends on what else the shared box runs.
         summary["server_cpu_ms_per_msg"] = ((summary["server_cpu"] - server0) * 1000 / summary["answered"]
                                             if summary["answered"] else float("nan"))
+        summary["database_cpu_ms_per_msg"] = (database_seconds * 1000 / summary["answered"]
+                                              if summary["answered"] else float("nan"))
         results["steps"].append(summary)
         print(f"[{label}] offered {rate:>5} msg/s: achieved {summary['msg_per_s']:7.0f} msg/s, "
               f"p50 {summary['p50_ms']:7.1f} ms, p99 {summary['p99_ms']:7.1f} ms, max {summary['max_ms']:7.0f} ms, "
               f"errors {summary['errors']}; CPU (cores, cumulative server) generator {generator_cpu:.2f}, "
-              f"server {summary['server_cpu']:.0f} s ({summary['server_cpu_ms_per_msg']:.2f} ms per message); "
+              f"server {summary['server_cpu']:.0f} s ({summary['server_cpu_ms_per_msg']:.2f} ms per message), "
+              f"PostgreSQL {summary['database_cpu_ms_per_msg']:.2f} ms per message; "
               f"load average {summary['load_average']:.1f}", flush=True)
         if profiler is not None:
             results["profile"] = finish_profiler(profiler)
@@ -413,6 +437,8 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=1, help="source addresses 127.0.0.2… to spread ports over")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/evnet_sim_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/4")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes sharing one listening socket (daphne --fd), for both servers")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-evnet", action="store_true")
     parser.add_argument("--profile", action="store_true", help="py-spy the evnet daphne at --profile-rate")
@@ -456,29 +482,71 @@ def main() -> None:
     report(results, args)
 
 
-def run_baseline(env: dict, args, out_dir: Path) -> dict:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                "--websocket_timeout", "-1", "bench.baseline_asgi:application"], cwd=ROOT,
-                               env={**env, "DJANGO_SETTINGS_MODULE": ""}, stdout=subprocess.DEVNULL,
-                               stderr=open(out_dir / "baseline-server.log", "w"))
-    try:
+def listening_socket() -> socket.socket:
+    """A listening socket on a free loopback port that every server process accepts from (daphne --fd), as
+    several daphne processes share one port behind a process manager in production (README "Production")."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4096)
+    sock.set_inheritable(True)
+    return sock
+
+
+def start_servers(command: list[str], env: dict, args, out_dir: Path, label: str
+                  ) -> tuple[int, list[subprocess.Popen], socket.socket | None]:
+    """`args.processes` server processes: one on its own port, or several on one shared listening socket."""
+    if args.processes <= 1:
+        port = free_port()
+        process = subprocess.Popen([*command[:3], "-b", "127.0.0.1", "-p", str(port), *command[3:]], cwd=ROOT,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=open(out_dir / f"{label}-server.log", "w"))
         wait_port(port, process)
-        return asyncio.run(drive(f"ws://127.0.0.1:{port}/ocpp", args, "baseline", process.pid, out_dir))
+        return port, [process], None
+    sock = listening_socket()
+    processes = [subprocess.Popen([*command[:3], "--fd", str(sock.fileno()), *command[3:]], cwd=ROOT, env=env,
+                                  pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL,
+                                  stderr=open(out_dir / f"{label}-server-{i}.log", "w"))
+                 for i in range(args.processes)]
+    port = sock.getsockname()[1]
+    # The socket listens before any server does (connecting proves nothing): wait for an HTTP answer, then give
+    # the other processes time to finish loading too.
+    deadline = time.time() + 90
+    while True:
+        if any(process.poll() is not None for process in processes):
+            raise SystemExit("a server process exited at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                if probe.recv(16):
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise SystemExit("servers did not start")
+        time.sleep(0.3)
+    time.sleep(5)
+    return port, processes, sock
+
+
+def run_server(command: list[str], env: dict, args, out_dir: Path, label: str) -> dict:
+    port, processes, sock = start_servers(command, env, args, out_dir, label)
+    try:
+        return asyncio.run(drive(f"ws://127.0.0.1:{port}/ocpp", args, label, [p.pid for p in processes], out_dir))
     finally:
-        stop_server(process)
+        for process in processes:
+            stop_server(process)
+        if sock is not None:
+            sock.close()
+
+
+def run_baseline(env: dict, args, out_dir: Path) -> dict:
+    return run_server([sys.executable, "-m", "daphne", "--websocket_timeout", "-1", "bench.baseline_asgi:application"],
+                      {**env, "DJANGO_SETTINGS_MODULE": ""}, args, out_dir, "baseline")
 
 
 def run_evnet(env: dict, args, out_dir: Path) -> dict:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "apps.ocpp.server", "-b", "127.0.0.1", "-p", str(port),
-                                "evnet.asgi:application"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=open(out_dir / "evnet-server.log", "w"))
-    try:
-        wait_port(port, process)
-        return asyncio.run(drive(f"ws://127.0.0.1:{port}/ocpp", args, "evnet", process.pid, out_dir))
-    finally:
-        stop_server(process)
+    return run_server([sys.executable, "-m", "apps.ocpp.server", "evnet.asgi:application"], env, args, out_dir,
+                      "evnet")
 
 
 def best_step(result: dict) -> dict | None:

@@ -27,7 +27,7 @@ from django.conf import settings
 
 from apps.charging.services.live import MeterValuesReport
 from apps.charging.services.meter import meter_values_parse, parse_timestamp
-from apps.stations.live import StatusReport
+from apps.stations.live import ConnectionChange, StatusReport
 
 from . import schemas
 from .hub import hub_get
@@ -113,19 +113,20 @@ class OcppConnection:
 
     async def open(self) -> None:
         """Take over the station (every older socket of it closes, contract 1), record the connection, accept."""
-        # A bounded number of connections do this at once: in a reconnect herd every concurrent channel-layer
-        # call opens its own Redis connection (redis-py's pool grows per command in flight), and 9,000 at once
-        # ended in Redis connect timeouts and "Too many connections" (bench/README.md); queued here, handshakes
-        # wait in order instead of failing and being retried.
+        # A bounded number of connections talk to the channel layer at once: in a reconnect herd every concurrent
+        # channel-layer call opens its own Redis connection (redis-py's pool grows per command in flight), and
+        # 9,000 at once ended in Redis connect timeouts and "Too many connections" (bench/README.md); queued
+        # here, handshakes wait in order instead of failing and being retried. The database write is not in the
+        # bounded section: the writer batches any number of them into one UPDATE.
         async with _connect_slots():
             self.name = f"{await self.hub.ready()}/{uuid.uuid4().hex[:12]}"
             await self.hub.attach(self, reason="replaced by a new connection of the same station")
-            try:
-                await self.writer.run("call", (actions.connection_open, {
-                    "station_id": self.station_id, "channel": self.name, "at": _now()}))
-            except BaseException:
-                await self.hub.detach(self)
-                raise
+        try:
+            await self.writer.run("open", ConnectionChange(self.station_id, self.name, _now()),
+                                  station_id=self.station_id)
+        except BaseException:
+            await self.hub.detach(self)
+            raise
         await self._asgi_send({"type": "websocket.accept", "subprotocol": "ocpp1.6"})
         self._accepted = True
         logger.info("station %s connected (%s)", self.ocpp_id, self.name)
@@ -141,8 +142,7 @@ class OcppConnection:
             logger.exception("could not leave the group of %s", self.ocpp_id)
         self._fail_commands("station_offline", "the station disconnected")
         try:
-            await self.writer.run("call", (actions.connection_close, {
-                "station_id": self.station_id, "channel": self.name}))
+            await self.writer.run("close", ConnectionChange(self.station_id, self.name), station_id=self.station_id)
         except Exception:  # noqa: BLE001 - the socket is gone either way; offline detection will catch up
             logger.exception("could not mark %s offline", self.ocpp_id)
         logger.info("station %s disconnected (code %s)", self.ocpp_id, code)
@@ -306,7 +306,8 @@ class OcppConnection:
         return {}
 
     async def on_boot_notification(self, payload, log):
-        return await self._call(actions.boot_notification, payload, log)
+        return await self.writer.run("boot", actions.boot_report(station_id=self.station_id, payload=payload,
+                                                                  at=_now()), station_id=self.station_id, log=log)
 
     async def on_authorize(self, payload, log):
         return await self._call(actions.authorize, payload, log)

@@ -46,27 +46,73 @@ def stations_seen(*, station_ids: list[int], at: datetime, heartbeat: bool = Fal
     return ChargingStation.objects.filter(pk__in=station_ids).update(**fields)
 
 
-def station_connection_open(*, station_id: int, channel: str, at: datetime) -> None:
-    """The socket of this consumer channel is now the station's connection."""
-    ChargingStation.objects.filter(pk=station_id).update(is_connected=True, ocpp_channel=channel, last_seen_at=at)
+@dataclass(frozen=True)
+class ConnectionChange:
+    """A socket of a station opened or closed; `channel` names that socket (ChargingStation.ocpp_channel)."""
+
+    station_id: int
+    channel: str
+    at: datetime | None = None
 
 
-def station_connection_close(*, station_id: int, channel: str) -> bool:
-    """The socket of `channel` closed. Only the current connection marks the station offline: a connection that
-    was replaced by a newer one leaves the station connected."""
-    return bool(ChargingStation.objects.filter(pk=station_id, ocpp_channel=channel).update(
-        is_connected=False, ocpp_channel=""))
+def stations_connection_open(*, changes: list[ConnectionChange]) -> None:
+    """Many sockets opened (a reconnect herd): one UPDATE. A station opening twice keeps its last socket."""
+    latest = {change.station_id: change for change in changes}
+    rows_update(model=ChargingStation, fields=["is_connected", "ocpp_channel", "last_seen_at"],
+                objs=[_Row(pk=c.station_id, is_connected=True, ocpp_channel=c.channel, last_seen_at=c.at)
+                      for c in latest.values()])
 
 
-def station_boot_record(*, station_id: int, info: dict[str, str], at: datetime) -> ChargingStation:
-    """Store what BootNotification reports (vendor, model, serials, firmware, ICCID, IMSI, meter)."""
-    station = ChargingStation.objects.select_related("site").get(pk=station_id)
-    for field, value in info.items():
-        setattr(station, field, (value or "")[: ChargingStation._meta.get_field(field).max_length])
-    station.last_boot_at = at
-    station.last_seen_at = at
-    station.save(update_fields=[*info.keys(), "last_boot_at", "last_seen_at"])
-    return station
+def stations_connection_close(*, changes: list[ConnectionChange]) -> list[bool]:
+    """Many sockets closed: each clears `is_connected` only if it is still the station's connection
+    (compare-and-set on ocpp_channel). Returns, per change, whether it did."""
+    if connection.vendor != "postgresql":
+        return [bool(ChargingStation.objects.filter(pk=c.station_id, ocpp_channel=c.channel).update(
+            is_connected=False, ocpp_channel="")) for c in changes]
+    table = ChargingStation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE "{table}" AS t SET is_connected = false, ocpp_channel = \'\' '
+                       "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, channel) "
+                       "WHERE t.id = v.id AND t.ocpp_channel = v.channel RETURNING v.id, v.channel",
+                       [[c.station_id for c in changes], [c.channel for c in changes]])
+        cleared = set(cursor.fetchall())
+    return [(c.station_id, c.channel) in cleared for c in changes]
+
+
+class _Row:
+    """A row for rows_update: pk and the attributes to write."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+BOOT_FIELDS = ("vendor", "model", "serial_number", "firmware_version", "iccid", "imsi", "meter_type",
+               "meter_serial_number")
+
+
+@dataclass(frozen=True)
+class BootReport:
+    """What one BootNotification reports: `info` maps BOOT_FIELDS names to values (absent keys are kept)."""
+
+    station_id: int
+    info: dict
+    at: datetime
+
+
+def stations_boot_record(*, reports: list[BootReport]) -> dict[int, str]:
+    """Store many BootNotifications with one read and one UPDATE (a restart herd boots thousands of chargers at
+    once). A station booting twice keeps its last report. Returns each station's registration status."""
+    stations = {station.pk: station for station in ChargingStation.objects.filter(
+        pk__in={r.station_id for r in reports}).only("registration_status", *BOOT_FIELDS)}
+    for report in reports:
+        station = stations.get(report.station_id)
+        if station is None:
+            continue
+        for field, value in report.info.items():
+            setattr(station, field, (value or "")[: ChargingStation._meta.get_field(field).max_length])
+        station.last_boot_at = station.last_seen_at = report.at
+    rows_update(objs=list(stations.values()), fields=[*BOOT_FIELDS, "last_boot_at", "last_seen_at"])
+    return {pk: station.registration_status for pk, station in stations.items()}
 
 
 def station_firmware_status_record(*, station_id: int, status: str, at: datetime) -> None:

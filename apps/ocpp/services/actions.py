@@ -14,8 +14,9 @@ from apps.charging.services.live import MeterValuesReport, meter_values_record_m
 from apps.charging.services.meter import meter_values_parse, parse_timestamp
 from apps.charging.services.sessions import session_start, session_start_existing, session_stop, \
     sessions_close_on_boot
-from apps.stations.live import StatusReport, station_boot_record, station_connection_close, \
-    station_connection_open, station_diagnostics_status_record, station_firmware_status_record
+from apps.charging.models import ChargingSession
+from apps.stations.live import BootReport, ConnectionChange, StatusReport, station_diagnostics_status_record, \
+    station_firmware_status_record, stations_boot_record, stations_connection_close, stations_connection_open
 from apps.stations.models import ChargingStation
 
 from .. import writer
@@ -63,25 +64,9 @@ def _authorize_with_funds(*, station: ChargingStation, uid: str, at: datetime):
 
 # --- "call" operations: one function per action, run one after another inside the batch -------------------------
 
-def connection_open(*, station_id: int, channel: str, at: datetime) -> None:
-    station_connection_open(station_id=station_id, channel=channel, at=at)
-
-
-def connection_close(*, station_id: int, channel: str) -> bool:
-    return station_connection_close(station_id=station_id, channel=channel)
-
-
-def boot_notification(*, station_id: int, payload: dict, at: datetime) -> dict:
-    """Store what the station reports, close the transactions a power cut left open (flagged closed_by_boot),
-    and answer with the station's registration status and the heartbeat interval."""
-    info = {field: payload[key] for key, field in _BOOT_FIELDS.items() if key in payload}
-    station = station_boot_record(station_id=station_id, info=info, at=at)
-    closed = sessions_close_on_boot(station=station, booted_at=at)
-    if closed:
-        logger.warning("%s booted with %d open transaction(s): %s closed as interrupted", station.ocpp_id,
-                       len(closed), [s.pk for s in closed])
-    return {"status": station.registration_status, "currentTime": ocpp_time(at),
-            "interval": settings.EVNET_OCPP_HEARTBEAT_INTERVAL_S}
+def boot_report(*, station_id: int, payload: dict, at: datetime) -> BootReport:
+    """The "boot" operation of a BootNotification (run in batches by `_run_boots`)."""
+    return BootReport(station_id, {field: payload[key] for key, field in _BOOT_FIELDS.items() if key in payload}, at)
 
 
 def authorize(*, station_id: int, payload: dict, at: datetime) -> dict:
@@ -188,6 +173,39 @@ def data_transfer(*, station_id: int, payload: dict, at: datetime) -> dict:
 @writer.handler("call")
 def _run_calls(payloads: list[tuple]) -> list:
     return [fn(**kwargs) for fn, kwargs in payloads]
+
+
+@writer.handler("open")
+def _run_opens(changes: list[ConnectionChange]) -> list:
+    stations_connection_open(changes=changes)
+    return [None] * len(changes)
+
+
+@writer.handler("close")
+def _run_closes(changes: list[ConnectionChange]) -> list[bool]:
+    return stations_connection_close(changes=changes)
+
+
+@writer.handler("boot")
+def _run_boots(reports: list[BootReport]) -> list[dict]:
+    """BootNotifications: store what the stations report, close the transactions a power cut left open (flagged
+    closed_by_boot), and answer each with its station's registration status and the heartbeat interval. One read
+    and one write for the batch; sessions are looked at only for stations that have an active one."""
+    statuses = stations_boot_record(reports=reports)
+    with_open_sessions = set(ChargingSession.objects.filter(
+        station_id__in=statuses, state=ChargingSession.State.ACTIVE).values_list("station_id", flat=True))
+    answers = []
+    for report in reports:
+        if report.station_id in with_open_sessions:
+            with_open_sessions.discard(report.station_id)  # a second boot of the batch finds them closed
+            station = _station(report.station_id)
+            closed = sessions_close_on_boot(station=station, booted_at=report.at)
+            if closed:
+                logger.warning("%s booted with %d open transaction(s): %s closed as interrupted", station.ocpp_id,
+                               len(closed), [s.pk for s in closed])
+        answers.append({"status": statuses.get(report.station_id, ChargingStation.RegistrationStatus.REJECTED),
+                        "currentTime": ocpp_time(report.at), "interval": settings.EVNET_OCPP_HEARTBEAT_INTERVAL_S})
+    return answers
 
 
 @writer.handler("status")
