@@ -84,9 +84,13 @@ class MeterValue(models.Model):
     % for SoC, mA for current, mV for voltage, m°C for temperature, mHz for frequency, rpm for fan speed.
     Values without a transaction (connector 0, clock-aligned) keep session empty."""
 
+    # No single-column indexes on the two foreign keys: the (session, sampled_at) and (station, sampled_at) indexes
+    # below start with them and serve the same lookups; every index costs each of the ~6 rows a MeterValues
+    # message writes an insertion on the OCPP hot path.
     session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="meter_values")
-    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="meter_values")
+                                related_name="meter_values", db_index=False)
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="meter_values",
+                                db_index=False)
     connector_number = models.PositiveSmallIntegerField(default=0)
     sampled_at = models.DateTimeField()
     measurand = models.CharField(max_length=48, default="Energy.Active.Import.Register")

@@ -11,7 +11,9 @@ class OcppMessage(models.Model):
         IN = "in", "Station → evnet"
         OUT = "out", "evnet → station"
 
-    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="ocpp_messages")
+    # Served by the (station, created_at) index below; no single-column index to update on every logged frame.
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="ocpp_messages",
+                                db_index=False)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     message_type = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="2 CALL, 3 CALLRESULT, 4 CALLERROR; empty when the frame was unreadable.",
