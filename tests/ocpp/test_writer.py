@@ -13,8 +13,9 @@ from django.db import IntegrityError, connection
 
 from apps.charging.models import ChargingSession, MeterValue
 from apps.ocpp.models import OcppMessage
+from apps.ocpp.services import actions
 from apps.ocpp.writer import writer_get, writers_stop
-from apps.stations.live import StatusReport, station_firmware_status_record
+from apps.stations.live import ConnectionChange, StatusReport, station_firmware_status_record
 from apps.stations.models import ChargingStation, Connector
 from tests.factories import ConnectorFactory, IdTagFactory, StationFactory
 from tests.ocpp.conftest import connected, iso
@@ -179,3 +180,67 @@ async def test_two_lanes_write_each_station_in_order_and_a_failure_stays_in_its_
     assert {s.energy_wh for s in sessions} == {250} and {s.meter_last_wh for s in sessions} == {250}
     assert await database_sync_to_async(MeterValue.objects.count)() == 60
     assert writer.stats.failed_ops == 1
+
+
+async def test_a_restart_herd_is_written_in_batches_and_each_station_keeps_its_own_answer(twelve_stations,
+                                                                                         ocpp_writer):
+    """Connection opens, boots and closes of many stations share batches (one UPDATE each), and duplicates of a
+    station inside one batch resolve as they would one at a time."""
+    first, second, *others = twelve_stations
+    await database_sync_to_async(ChargingStation.objects.filter(pk=second.pk).update)(
+        vendor="OldVendor", model="M1", registration_status=ChargingStation.RegistrationStatus.PENDING)
+    writer = writer_get()
+    writer.max_delay_s = 0.05  # everything below lands in one gathering window
+    now = datetime.now(timezone.utc)
+    opens = [writer.submit("open", ConnectionChange(s.pk, f"sock-{s.pk}", now), station_id=s.pk)
+             for s in twelve_stations]
+    # The same station opening twice in one batch keeps its last socket.
+    opens.append(writer.submit("open", ConnectionChange(first.pk, "sock-newer", now), station_id=first.pk))
+    boots = [writer.submit("boot", actions.boot_report(station_id=s.pk, payload={
+        "chargePointVendor": "Zaptec", "chargePointModel": "Go", "firmwareVersion": f"1.{i}"}, at=now),
+        station_id=s.pk) for i, s in enumerate(twelve_stations)]
+    # A second boot of `second` in the same batch reports only its firmware: vendor and model stay as booted.
+    boots.append(writer.submit("boot", actions.boot_report(station_id=second.pk, payload={
+        "chargePointVendor": "Zaptec", "chargePointModel": "Go", "firmwareVersion": "9.9"}, at=now),
+        station_id=second.pk))
+    await asyncio.gather(*opens)
+    answers = await asyncio.gather(*boots)
+    assert [a["status"] for a in answers] == ["Accepted", "Pending", *["Accepted"] * 10, "Pending"]
+    assert all(a["interval"] > 0 for a in answers)
+
+    # Closing: only the station's current socket marks it offline (compare-and-set per station in one UPDATE).
+    closes = await asyncio.gather(
+        writer.submit("close", ConnectionChange(first.pk, f"sock-{first.pk}"), station_id=first.pk),  # replaced
+        writer.submit("close", ConnectionChange(second.pk, f"sock-{second.pk}"), station_id=second.pk),
+        *(writer.submit("close", ConnectionChange(s.pk, "not-its-socket"), station_id=s.pk) for s in others[:2]))
+    assert closes == [False, True, False, False]
+
+    rows = await database_sync_to_async(lambda: {s.pk: s for s in ChargingStation.objects.filter(
+        pk__in=[s.pk for s in twelve_stations])})()
+    assert (rows[first.pk].is_connected, rows[first.pk].ocpp_channel) == (True, "sock-newer")
+    assert (rows[second.pk].is_connected, rows[second.pk].ocpp_channel) == (False, "")
+    assert all(rows[s.pk].is_connected for s in others)
+    assert (rows[second.pk].vendor, rows[second.pk].model, rows[second.pk].firmware_version) == \
+        ("Zaptec", "Go", "9.9")
+    assert rows[others[3].pk].firmware_version == "1.5" and rows[others[3].pk].last_boot_at == now
+    # Far fewer transactions than operations.
+    assert writer.stats.batches <= 6 and writer.stats.ops == 13 + 13 + 4
+
+
+async def test_two_boots_in_one_batch_close_the_open_session_once(station, ocpp_writer):
+    await database_sync_to_async(_card)(station, "CARD-BOOT")
+    t0 = datetime.now(timezone.utc) - timedelta(minutes=30)
+    async with connected(station.ocpp_id) as cp:
+        tx = (await cp.result("StartTransaction", {"connectorId": 1, "idTag": "CARD-BOOT", "meterStart": 5_000,
+                                                   "timestamp": iso(t0)}))["transactionId"]
+    writer = writer_get()
+    writer.max_delay_s = 0.05
+    now = datetime.now(timezone.utc)
+    answers = await asyncio.gather(*(writer.submit("boot", actions.boot_report(
+        station_id=station.pk, payload={"chargePointVendor": "V", "chargePointModel": "M"}, at=now),
+        station_id=station.pk) for _ in range(2)))
+    assert [a["status"] for a in answers] == ["Accepted", "Accepted"]
+    session = await database_sync_to_async(ChargingSession.objects.get)(pk=tx)
+    assert session.state == "interrupted"
+    # (late_message only informs: the start was 30 minutes old when it arrived)
+    assert [a["code"] for a in session.anomalies if a["code"] != "late_message"] == ["closed_by_boot"]
