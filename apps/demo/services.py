@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timezone as dt_timezone
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from apps.billing.models import Customer
+from apps.billing.gateways import SimulatedGateway
+from apps.billing.models import Customer, Payment
 from apps.billing.services.customers import customer_for_user_ensure
+from apps.billing.services.wallets import simulated_checkout_complete, wallet_top_up_start
 from apps.circuits.services import circuit_ensure
 from apps.organizations.models import Membership, Organization
 from apps.organizations.services import membership_grant, organization_ensure
@@ -83,6 +86,7 @@ def demo_load(*, people_password: str, path: Path = DEMO_FILE) -> dict[str, int]
                 station_permission_grant(station=station, id_tag=id_tag)
     counts["priced sites"] = _demo_tariffs_ensure(organizations=organizations)
     counts["billing customers"] = _demo_customers_ensure(organizations=organizations)
+    counts["wallets funded"] = _demo_wallets_fund(organizations=organizations)
     return counts
 
 
@@ -119,6 +123,26 @@ def _demo_customers_ensure(*, organizations: dict[str, Organization]) -> int:
                                  currency=site.currency if site else "EUR")
         made += 1
     return made
+
+
+# What a prepaid demo driver has topped up before the demo starts: enough to start a charge (a wallet must hold
+# the organization's minimum) without first going through the checkout page.
+DEMO_OPENING_TOP_UP = {"EUR": Decimal("20.00"), "BRL": Decimal("100.00")}
+
+
+def _demo_wallets_fund(*, organizations: dict[str, Organization]) -> int:
+    """Each prepaid demo driver who never topped up gets one top-up, paid on the simulated provider's checkout
+    page: the signed webhook and the ledger entries are the real ones. A reload pays nothing twice."""
+    funded = 0
+    for customer in Customer.objects.filter(organization__in=organizations.values(), regime=Customer.Regime.PREPAID,
+                                            kind=Customer.Kind.DRIVER).select_related("organization"):
+        amount = DEMO_OPENING_TOP_UP.get(customer.currency)
+        if amount is None or Payment.objects.filter(customer=customer).exists():
+            continue
+        payment = wallet_top_up_start(customer=customer, amount=amount, gateway=SimulatedGateway())
+        simulated_checkout_complete(payment=payment, paid=True)
+        funded += 1
+    return funded
 
 
 def demo_admin_ensure(*, username: str = "admin") -> tuple[str, str]:

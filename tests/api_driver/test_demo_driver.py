@@ -1,5 +1,5 @@
 """The demo as a driver sees it through the API: the condominium's stations show the seed's retailer time-of-use
-prices (a tariff on a shipped TOU calendar), and the resident's wallet is there to top up."""
+prices (a tariff on a shipped TOU calendar), and the resident's wallet holds the demo's opening top-up."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -13,7 +13,7 @@ from apps.sites.models import Site
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_resident_finds_priced_stations_and_an_empty_wallet(settings, tmp_path):
+def test_demo_resident_finds_priced_stations_and_a_funded_wallet(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     call_command("load_demo")
     client = APIClient()
@@ -34,4 +34,6 @@ def test_demo_resident_finds_priced_stations_and_an_empty_wallet(settings, tmp_p
     assert stations["ZCS031974"]["prices"]["now"]["energy_per_kwh"]["amount"] != "0.0000"
     wallet = client.get("/api/v1/wallet/")
     assert wallet.status_code == 200, wallet.content
-    assert "condominio" in wallet.content.decode().lower() or "Tejo" in wallet.content.decode()
+    [tejo_wallet] = [w for w in wallet.json() if "Tejo" in str(w) or "condominio" in str(w).lower()]
+    # Enough to start a charge at once (the README's simulator example), paid through the simulated provider.
+    assert tejo_wallet["balance"] == {"amount": "20.00", "currency": "EUR"}

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
@@ -56,3 +58,10 @@ def test_demo_drivers_are_customers_and_the_condominium_is_priced(settings, tmp_
     assert resident.regime == Customer.Regime.PREPAID and resident.currency == "EUR"
     fleet_driver = Customer.objects.get(organization__kind="fleet_company", user__username="lucas.motorista")
     assert fleet_driver.regime == Customer.Regime.POSTPAID
+    # One opening top-up per prepaid driver, through the real webhook and ledger, however often the demo loads.
+    from apps.billing.models import Payment
+    from apps.billing.selectors import journal_unbalanced_entries, wallet_balance
+    assert wallet_balance(customer=resident) == Decimal("20.00")
+    assert Payment.objects.filter(customer=resident, status=Payment.Status.SUCCEEDED).count() == 1
+    assert not Payment.objects.filter(customer=fleet_driver).exists()
+    assert journal_unbalanced_entries() == []
