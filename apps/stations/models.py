@@ -45,6 +45,11 @@ class ChargingStation(models.Model):
     access_mode = models.CharField(max_length=16, choices=AccessMode.choices, default=AccessMode.ORGANIZATION)
     password_hash = models.CharField(max_length=128, blank=True,
                                      help_text="HTTP Basic password for OCPP security profiles 1 and 2 (hashed).")
+    # A keyed digest (HMAC with SECRET_KEY) of this hash and the password, written after the first slow check
+    # succeeds: later connections, on any process, are verified in microseconds instead of one PBKDF2 each (a
+    # restart herd of 10,000 chargers would otherwise cost every process about an hour of CPU). It is bound to the
+    # hash, so a new password voids it; it cannot be checked offline without SECRET_KEY.
+    password_verifier = models.CharField(max_length=64, blank=True, editable=False)
     registration_status = models.CharField(max_length=16, choices=RegistrationStatus.choices,
                                            default=RegistrationStatus.ACCEPTED)
     # Reported by the station in BootNotification.
@@ -82,6 +87,7 @@ class ChargingStation(models.Model):
 
     def set_password(self, raw_password: str | None) -> None:
         self.password_hash = make_password(raw_password) if raw_password else ""
+        self.password_verifier = ""
 
     def check_password(self, raw_password: str) -> bool:
         return bool(self.password_hash) and check_password(raw_password, self.password_hash)

@@ -11,27 +11,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 from apps.organizations.models import Organization
 from apps.stations.models import ChargingStation, ocpp_id_validator
 
 logger = logging.getLogger("apps.ocpp")
-
-# Password hashing is deliberately slow (PBKDF2); a charger reconnecting after a network blip should not pay it
-# again. Verified (station, stored hash) pairs keep an HMAC of the password in memory; a new password in the
-# database changes the hash and so invalidates the entry.
-_verified: dict[tuple[int, str], bytes] = {}
-_VERIFIED_MAX = 100_000
-
 
 @dataclass(frozen=True)
 class Admission:
@@ -62,20 +54,24 @@ def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | N
     return None
 
 
-def _digest(password: str) -> bytes:
-    return hmac.new(settings.SECRET_KEY.encode(), password.encode(), hashlib.sha256).digest()
+def password_verifier(*, password_hash: str, password: str) -> str:
+    """The keyed digest stored in ChargingStation.password_verifier (see there)."""
+    return salted_hmac("evnet.station-password", f"{password_hash}\x00{password}", algorithm="sha256").hexdigest()
 
 
 def _password_ok(station: ChargingStation, password: str) -> bool:
-    key = (station.pk, station.password_hash)
-    known = _verified.get(key)
-    if known is not None:
-        return hmac.compare_digest(known, _digest(password))
+    """Password hashing is deliberately slow (PBKDF2); a charger reconnecting should not pay it again, on this
+    process or another: after one slow check succeeds, the station row keeps a keyed digest that later checks
+    compare in constant time. A digest that does not match (a wrong password, or SECRET_KEY rotated) falls back to
+    the slow check."""
+    digest = password_verifier(password_hash=station.password_hash, password=password)
+    if station.password_verifier and hmac.compare_digest(station.password_verifier, digest):
+        return True
     if not station.check_password(password):
         return False
-    if len(_verified) >= _VERIFIED_MAX:
-        _verified.clear()
-    _verified[key] = _digest(password)
+    # Only for the hash that was checked: a password changed meanwhile keeps its own (empty) verifier.
+    ChargingStation.objects.filter(pk=station.pk, password_hash=station.password_hash).update(
+        password_verifier=digest)
     return True
 
 
