@@ -85,10 +85,18 @@ def rows_insert(*, model: type[Model], fields: Sequence[str], rows: Iterable[Seq
     return inserted if ignore_conflicts else len(rows)
 
 
+class Row:
+    """A row for rows_update without a model instance: its primary key and the attribute values to write."""
+
+    def __init__(self, pk: Any, **values: Any):
+        self.pk = pk
+        self.__dict__.update(values)
+
+
 def rows_update(*, objs: Iterable[Any], fields: list[str], model: type[Model] | None = None,
                 deferred: bool = False) -> int:
     """UPDATE each object's `fields` (attribute values as they are, no save() signals, no auto_now) by primary key.
-    `objs` are model instances, or any objects with `pk` and those attributes when `model` is given.
+    `objs` are model instances, or any objects with `pk` and those attributes (Row) when `model` is given.
     Returns the number of objects sent. With deferred, inside rows_deferred() on PostgreSQL, the UPDATE is queued."""
     objs = list(objs)
     if not objs:

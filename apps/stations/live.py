@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from apps.core.bulk import execute_deferred, rows_update
+from apps.core.bulk import Row, execute_deferred, rows_update
 
 from .models import ChargingStation, Connector, StationStatusEvent
 
@@ -59,7 +59,7 @@ def stations_connection_open(*, changes: list[ConnectionChange]) -> None:
     """Many sockets opened (a reconnect herd): one UPDATE. A station opening twice keeps its last socket."""
     latest = {change.station_id: change for change in changes}
     rows_update(model=ChargingStation, fields=["is_connected", "ocpp_channel", "last_seen_at"],
-                objs=[_Row(pk=c.station_id, is_connected=True, ocpp_channel=c.channel, last_seen_at=c.at)
+                objs=[Row(c.station_id, is_connected=True, ocpp_channel=c.channel, last_seen_at=c.at)
                       for c in latest.values()])
 
 
@@ -77,13 +77,6 @@ def stations_connection_close(*, changes: list[ConnectionChange]) -> list[bool]:
                        [[c.station_id for c in changes], [c.channel for c in changes]])
         cleared = set(cursor.fetchall())
     return [(c.station_id, c.channel) in cleared for c in changes]
-
-
-class _Row:
-    """A row for rows_update: pk and the attributes to write."""
-
-    def __init__(self, **values):
-        self.__dict__.update(values)
 
 
 BOOT_FIELDS = ("vendor", "model", "serial_number", "firmware_version", "iccid", "imsi", "meter_type",

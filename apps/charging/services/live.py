@@ -10,7 +10,7 @@ from functools import cache
 from django.db import connection
 from django.utils import timezone
 
-from apps.core.bulk import rows_insert, rows_update
+from apps.core.bulk import Row, rows_insert, rows_update
 from apps.stations.live import StatusReport, connector_statuses_record
 from apps.stations.models import Connector
 
@@ -124,7 +124,7 @@ def meter_values_record_many(*, reports: list[MeterValuesReport]) -> list[MeterV
         session.updated_at = now
     rows_update(model=ChargingSession, objs=running.values(), fields=_RUNNING_FIELDS, deferred=True)
     rows_update(model=ChargingSession, objs=attention.values(), fields=_ATTENTION_FIELDS, deferred=True)
-    rows_update(model=Connector, objs=[_Row(pk, power_w=w) for pk, w in touched_connectors.values()],
+    rows_update(model=Connector, objs=[Row(pk, power_w=w) for pk, w in touched_connectors.values()],
                 fields=["power_w"], deferred=True)
     return reports
 
@@ -171,14 +171,6 @@ def _connector_powers(*, station_ids: set[int], numbers: set[int]) -> list[tuple
                        "WHERE station_id = ANY(%s::bigint[]) AND connector_id = ANY(%s::int[])",
                        [sorted(station_ids), sorted(numbers)])
         return cursor.fetchall()
-
-
-class _Row:
-    """Primary key and attribute values for rows_update."""
-
-    def __init__(self, pk: int, **values):
-        self.pk = pk
-        self.__dict__.update(values)
 
 
 def status_notifications_record_many(*, reports: list[StatusReport]) -> None:
