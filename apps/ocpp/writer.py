@@ -300,6 +300,16 @@ class GroupCommitWriter:
         """Submit and wait for the committed result (raises the operation's exception)."""
         return await self.submit(kind, payload, **kwargs)
 
+    async def flush(self) -> None:
+        """Return once every operation queued before the call is committed (or failed): an empty operation queued
+        behind them on every lane."""
+        futures = []
+        for lane in self._lanes:
+            future = self._loop.create_future()
+            lane.add(Op("log", None, None, False, [], future))
+            futures.append(future)
+        await asyncio.gather(*futures)
+
     async def stop(self) -> None:
         """Flush everything queued, then release the writer threads and their database connections."""
         self._stopping = True

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.ocpp.conftest import connected, iso, ocpp_writer  # noqa: F401 (fixture)
+from tests.ocpp.conftest import connected, iso, ocpp_writer, writer_drained  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +15,12 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 async def test_blocked_card_is_refused_at_the_next_authorize_and_start(fleet_a, ocpp_writer):  # noqa: F811
     card = fleet_a.cards[0]
     client = await sync_to_async(lambda: fleet_a.client)()
-    block = sync_to_async(lambda action: client.post(fleet_a.url(f"cards/{card.pk}/{action}/")))
+    post = sync_to_async(lambda action: client.post(fleet_a.url(f"cards/{card.pk}/{action}/")))
+
+    async def block(action: str):
+        await writer_drained()  # the log row of the last answer is still being written
+        return await post(action)
+
     async with connected(fleet_a.station.ocpp_id) as cp:
         assert (await cp.result("Authorize", {"idTag": card.uid}))["idTagInfo"]["status"] == "Accepted"
         response = await block("block")

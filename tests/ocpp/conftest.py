@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 
 from apps.ocpp.hub import hubs_stop
-from apps.ocpp.writer import writers_stop
+from apps.ocpp.writer import writer_get, writers_stop
 from evnet.asgi import application
 from tests.factories import ConnectorFactory, StationFactory
 
@@ -66,6 +66,13 @@ async def connected(ocpp_id: str, *, password: str = PASSWORD, path: str | None 
         yield Charger(communicator)
     finally:
         await communicator.disconnect()
+
+
+async def writer_drained() -> None:
+    """Wait until everything the OCPP writer has queued so far is committed. Tests that write through another connection right after an answer use it: on the suite's
+    in-memory SQLite, a write that meets the writer's open transaction fails at once ("table is locked") instead
+    of waiting, as it would on a database file or on PostgreSQL."""
+    await writer_get().flush()
 
 
 @pytest.fixture

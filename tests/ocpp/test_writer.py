@@ -244,3 +244,15 @@ async def test_two_boots_in_one_batch_close_the_open_session_once(station, ocpp_
     assert session.state == "interrupted"
     # (late_message only informs: the start was 30 minutes old when it arrived)
     assert [a["code"] for a in session.anomalies if a["code"] != "late_message"] == ["closed_by_boot"]
+
+
+async def test_flush_returns_once_everything_queued_before_it_is_committed(station, ocpp_writer):
+    writer = writer_get()
+    writer.max_delay_s = 0.05
+    now = datetime.now(timezone.utc)
+    for status in ("Preparing", "Charging", "Finishing"):
+        writer.submit("status", StatusReport(station_id=station.pk, connector_number=1, status=status,
+                                             error_code="NoError", reported_at=now, received_at=now), wait=False)
+    await writer.flush()
+    connector = await database_sync_to_async(Connector.objects.get)(station=station, connector_id=1)
+    assert connector.status == "Finishing"
