@@ -17,7 +17,7 @@ from apps.users.models import User
 from ..exceptions import AttentionNotNeeded, ResolutionNoteRequired
 from ..models import ChargingSession, MeterValue
 from .authorization import AuthorizationVerdict
-from .meter import Sample, energy_from_readings, is_energy_register
+from .meter import Sample, energy_from_readings
 
 logger = logging.getLogger(__name__)
 

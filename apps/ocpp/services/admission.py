@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
-from django.utils.crypto import salted_hmac
 
 from apps.organizations.models import Organization
 from apps.stations.models import ChargingStation, ocpp_id_validator
+from apps.stations.services import station_password_check
 
 logger = logging.getLogger("apps.ocpp")
 
@@ -54,27 +53,6 @@ def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | N
     return None
 
 
-def password_verifier(*, password_hash: str, password: str) -> str:
-    """The keyed digest stored in ChargingStation.password_verifier (see there)."""
-    return salted_hmac("evnet.station-password", f"{password_hash}\x00{password}", algorithm="sha256").hexdigest()
-
-
-def _password_ok(station: ChargingStation, password: str) -> bool:
-    """Password hashing is deliberately slow (PBKDF2); a charger reconnecting should not pay it again, on this
-    process or another: after one slow check succeeds, the station row keeps a keyed digest that later checks
-    compare in constant time. A digest that does not match (a wrong password, or SECRET_KEY rotated) falls back to
-    the slow check."""
-    digest = password_verifier(password_hash=station.password_hash, password=password)
-    if station.password_verifier and hmac.compare_digest(station.password_verifier, digest):
-        return True
-    if not station.check_password(password):
-        return False
-    # Only for the hash that was checked: a password changed meanwhile keeps its own (empty) verifier.
-    ChargingStation.objects.filter(pk=station.pk, password_hash=station.password_hash).update(
-        password_verifier=digest)
-    return True
-
-
 def _admitted(station: ChargingStation, created: bool = False) -> Admission:
     return Admission(True, station_id=station.pk, ocpp_id=station.ocpp_id,
                      registration_status=station.registration_status, max_power_w=station.max_power_w,
@@ -100,7 +78,7 @@ def station_admit(*, ocpp_id: str, organization_slug: str | None,
         if credentials is None:
             return Admission(False, 401, f"{ocpp_id} sent no HTTP Basic credentials")
         user, password = credentials
-        if user.lower() != ocpp_id.lower() or not _password_ok(station, password):
+        if user.lower() != ocpp_id.lower() or not station_password_check(station=station, password=password):
             return Admission(False, 401, f"wrong credentials for {ocpp_id}")
         return _admitted(station)
     if not organization_slug:

@@ -21,6 +21,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.WARNING(f"    password: {password}"))
         self.stdout.write(f"  Demo clerks ana.bpo (Lisbon condominium + São Paulo) and bruno.bpo (fleet), "
                           f"password: {options['people_password']}")
-        self.stdout.write(f"  REST API (http://127.0.0.1:8000/api/docs/): driver maria.santos (Lisbon, prepaid wallet), "
-                          f"fleet manager paulo.gestor, same password")
+        self.stdout.write("  REST API (http://127.0.0.1:8000/api/docs/): driver maria.santos (Lisbon, prepaid wallet "
+                          "with a EUR 20 opening top-up), fleet manager paulo.gestor, same password")
         self.stdout.write("")
