@@ -56,6 +56,12 @@ EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 KM_PER_DEGREE_LAT = math.pi * EARTH_RADIUS_KM / 180
 
 
+def station_permission_valid_q(*, at: datetime) -> Q:
+    """StationPermission rows in force at `at` (an open start or end means no bound): the one rule authorization,
+    station search and local auth lists share."""
+    return (Q(valid_from__isnull=True) | Q(valid_from__lte=at)) & (Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+
+
 def station_queryset_usable_by(*, user, at: datetime) -> QuerySet[ChargingStation]:
     """Approved stations this person may charge at (the same rules as charging's id_tag_authorize): public
     stations, stations of an organization they belong to or hold an active card of, and stations with a
@@ -64,8 +70,7 @@ def station_queryset_usable_by(*, user, at: datetime) -> QuerySet[ChargingStatio
         return ChargingStation.objects.none()
     active_cards = IdTag.objects.filter(owner=user, status=IdTag.Status.ACTIVE)
     permitted = StationPermission.objects.filter(
-        Q(user=user) | Q(id_tag__in=active_cards.values("pk")),
-        Q(valid_from__isnull=True) | Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at),
+        Q(user=user) | Q(id_tag__in=active_cards.values("pk")), station_permission_valid_q(at=at),
     ).values("station_id")
     return ChargingStation.objects.filter(registration_status=ChargingStation.RegistrationStatus.ACCEPTED).filter(
         Q(access_mode=ChargingStation.AccessMode.PUBLIC)

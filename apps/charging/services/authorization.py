@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import Q
 
 from apps.stations.models import ChargingStation, StationPermission
+from apps.stations.selectors import station_permission_valid_q
 from apps.users.models import IdTag, User
 
 from ..models import ChargingSession
@@ -36,9 +37,7 @@ def _permission_at(*, station: ChargingStation, id_tag: IdTag, at: datetime) -> 
     who = Q(id_tag=id_tag)
     if id_tag.owner_id:
         who |= Q(user_id=id_tag.owner_id)
-    return StationPermission.objects.filter(who, station=station).filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at),
-    ).exists()
+    return StationPermission.objects.filter(who, station_permission_valid_q(at=at), station=station).exists()
 
 
 def id_tag_authorize(*, station: ChargingStation, uid: str, at: datetime) -> AuthorizationVerdict:

@@ -11,12 +11,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.charging.models import ChargingSession
 from apps.stations.models import ChargingStation
+from apps.stations.selectors import station_permission_valid_q
 from apps.users.models import IdTag
 from evnet.exceptions import DomainError
 
@@ -294,11 +294,6 @@ def station_cancel_reservation(*, station: ChargingStation, reservation_id: int,
 
 # --- Local Auth List Management ---------------------------------------------------------------------------------
 
-def _valid_now(prefix: str, at: datetime) -> Q:
-    return (Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": at})) & (
-        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": at}))
-
-
 def _id_tag_info(card: IdTag, at: datetime) -> dict:
     if card.status == IdTag.Status.BLOCKED:
         info = {"status": "Blocked"}
@@ -319,7 +314,7 @@ def station_local_list_entries(*, station: ChargingStation, at: datetime | None 
     station's organization. Blocked and expired cards are listed with that status, so the charger refuses them
     offline too."""
     at = at or timezone.now()
-    permitted = station.permissions.filter(_valid_now("", at))
+    permitted = station.permissions.filter(station_permission_valid_q(at=at))
     ids = set(permitted.exclude(id_tag=None).values_list("id_tag_id", flat=True))
     ids |= set(IdTag.objects.filter(owner_id__in=permitted.exclude(user=None).values("user_id"))
                .values_list("pk", flat=True))
