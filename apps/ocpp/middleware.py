@@ -35,7 +35,8 @@ async def deny(scope, receive, send, *, status: int, reason: str, headers: list 
 
 
 class OcppAdmissionMiddleware:
-    """Wraps the OCPP connection application (apps/ocpp/connection.py). Puts the admitted station into scope["evnet_station"]."""
+    """Wraps the OCPP connection application (apps/ocpp/connection.py). Puts the admitted station into
+    scope["evnet_station"]."""
 
     def __init__(self, app):
         self.app = app

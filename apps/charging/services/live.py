@@ -2,7 +2,6 @@
 group-commit writer hands them over (a constant number of queries per batch, whatever its size)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -141,23 +140,21 @@ def _session_states(tx_ids: set[int]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(_session_states_sql(), [sorted(tx_ids)])
         rows = cursor.fetchall()
+    # Django reads jsonb as text and decodes it in the field's from_db_value; plain SQL gets that text.
     anomalies = _STATE_COLUMNS.index("anomalies")
-    return [(*row[:anomalies], _json_value(row[anomalies]), *row[anomalies + 1:]) for row in rows]
+    decode = ChargingSession._meta.get_field("anomalies").from_db_value
+    return [(*row[:anomalies], decode(row[anomalies], None, connection), *row[anomalies + 1:]) for row in rows]
 
 
 @cache
 def _session_states_sql() -> str:
     session, connector = ChargingSession._meta, Connector._meta
     columns = [session.get_field(name).column for name in _STATE_COLUMNS[1:-1]]
+    session_connector = session.get_field("connector").column
     return (f'SELECT s."{session.pk.column}", ' + ", ".join(f's."{c}"' for c in columns)
             + f', c."{connector.get_field("max_power_w").column}" FROM "{session.db_table}" s '
-            f'LEFT JOIN "{connector.db_table}" c ON c."{connector.pk.column}" = s."{session.get_field("connector").column}" '
+            f'LEFT JOIN "{connector.db_table}" c ON c."{connector.pk.column}" = s."{session_connector}" '
             f'WHERE s."{session.pk.column}" = ANY(%s::bigint[]) ORDER BY 1 FOR UPDATE OF s')
-
-
-def _json_value(value):
-    # Django reads jsonb as text and decodes it in JSONField.from_db_value; plain SQL gets that text.
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _connector_powers(*, station_ids: set[int], numbers: set[int]) -> list[tuple]:
