@@ -93,6 +93,17 @@ def _dumps(frame: list) -> str:
     return ujson.dumps(frame, ensure_ascii=False, escape_forward_slashes=False)
 
 
+def _runs_call(fn: Callable[..., dict]) -> Callable[..., Awaitable[dict]]:
+    """The handler of an action that is one "call" operation of the writer: `fn` (apps/ocpp/services/actions.py)
+    runs in the writer's batch transaction and its return value is the CALLRESULT payload."""
+
+    async def handle(connection: "OcppConnection", payload: dict, log: list) -> dict:
+        return await connection._call(fn, payload, log)
+
+    handle.__name__ = handle.__qualname__ = f"on_{fn.__name__}"
+    return handle
+
+
 class OcppConnection:
     """One charger's socket: built by `ocpp_application` once the handshake is admitted."""
 
@@ -309,48 +320,21 @@ class OcppConnection:
         return await self.writer.run("boot", actions.boot_report(station_id=self.station_id, payload=payload,
                                                                   at=_now()), station_id=self.station_id, log=log)
 
-    async def on_authorize(self, payload, log):
-        return await self._call(actions.authorize, payload, log)
-
-    async def on_start_transaction(self, payload, log):
-        return await self._call(actions.start_transaction, payload, log)
-
-    async def on_stop_transaction(self, payload, log):
-        return await self._call(actions.stop_transaction, payload, log)
-
-    async def on_data_transfer(self, payload, log):
-        return await self._call(actions.data_transfer, payload, log)
-
-    async def on_firmware_status(self, payload, log):
-        return await self._call(actions.firmware_status, payload, log)
-
-    async def on_diagnostics_status(self, payload, log):
-        return await self._call(actions.diagnostics_status, payload, log)
-
-    async def on_log_status(self, payload, log):
-        return await self._call(actions.log_status, payload, log)
-
-    async def on_security_event(self, payload, log):
-        return await self._call(actions.security_event, payload, log)
-
-    async def on_sign_certificate(self, payload, log):
-        return await self._call(actions.sign_certificate, payload, log)
-
     HANDLERS: dict[str, Callable[..., Awaitable[dict]]] = {
         "Heartbeat": on_heartbeat,
         "StatusNotification": on_status_notification,
         "MeterValues": on_meter_values,
         "BootNotification": on_boot_notification,
-        "Authorize": on_authorize,
-        "StartTransaction": on_start_transaction,
-        "StopTransaction": on_stop_transaction,
-        "DataTransfer": on_data_transfer,
-        "FirmwareStatusNotification": on_firmware_status,
-        "SignedFirmwareStatusNotification": on_firmware_status,
-        "DiagnosticsStatusNotification": on_diagnostics_status,
-        "LogStatusNotification": on_log_status,
-        "SecurityEventNotification": on_security_event,
-        "SignCertificate": on_sign_certificate,
+        "Authorize": _runs_call(actions.authorize),
+        "StartTransaction": _runs_call(actions.start_transaction),
+        "StopTransaction": _runs_call(actions.stop_transaction),
+        "DataTransfer": _runs_call(actions.data_transfer),
+        "FirmwareStatusNotification": _runs_call(actions.firmware_status),
+        "SignedFirmwareStatusNotification": _runs_call(actions.firmware_status),
+        "DiagnosticsStatusNotification": _runs_call(actions.diagnostics_status),
+        "LogStatusNotification": _runs_call(actions.log_status),
+        "SecurityEventNotification": _runs_call(actions.security_event),
+        "SignCertificate": _runs_call(actions.sign_certificate),
     }
 
     # --- commands to the charger (contract 1) ---------------------------------------------------------------------
