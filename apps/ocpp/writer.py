@@ -203,8 +203,9 @@ class _Lane:
             if len(self.queue) < writer.max_batch and writer.max_delay_s and not writer._stopping:
                 self.full.clear()
                 try:
-                    await asyncio.wait_for(self.full.wait(), writer.max_delay_s)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(writer.max_delay_s):
+                        await self.full.wait()
+                except TimeoutError:
                     pass
             batch, self.queue = self.queue[: writer.max_batch], self.queue[writer.max_batch:]
             started = time.perf_counter()

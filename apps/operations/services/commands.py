@@ -165,18 +165,16 @@ async def _exchange_on(layer, *, ocpp_id: str, request_id: str, action: str, pay
         "type": "ocpp.command", "ocpp_id": ocpp_id, "request_id": request_id, "action": action, "payload": payload,
         "reply_channel": reply_channel, "timeout": float(timeout),
     })
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout + REPLY_GRACE_S
-    while True:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return None
-        try:
-            message = await asyncio.wait_for(layer.receive(reply_channel), remaining)
-        except asyncio.TimeoutError:
-            return None
-        if message.get("type") == "ocpp.command.reply" and message.get("request_id") == request_id:
-            return message
+    # One deadline for the whole wait (asyncio.timeout, not a wait_for per receive: on Python 3.11 wait_for can
+    # drop a result that completes as its timeout fires, and a reply arriving at the deadline would be lost).
+    try:
+        async with asyncio.timeout(timeout + REPLY_GRACE_S):
+            while True:
+                message = await layer.receive(reply_channel)
+                if message.get("type") == "ocpp.command.reply" and message.get("request_id") == request_id:
+                    return message
+    except TimeoutError:
+        return None
 
 
 def _timeout(timeout: float | None) -> float:
