@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from django.conf import settings
@@ -68,6 +68,12 @@ class WriterStats:
     failed_ops: int = 0
     busy_s: float = 0.0
     largest_batch: int = 0
+
+    def since(self, earlier: "WriterStats") -> "WriterStats":
+        """The counts between `earlier` (a copy taken then) and now; largest_batch is the largest overall."""
+        return WriterStats(self.batches - earlier.batches, self.ops - earlier.ops,
+                           self.retried_batches - earlier.retried_batches, self.failed_ops - earlier.failed_ops,
+                           self.busy_s - earlier.busy_s, self.largest_batch)
 
 
 # The message log row as the connection builds it: a plain tuple in this column order (no model instance per frame).
@@ -224,6 +230,7 @@ class _Lane:
             stats.busy_s += time.perf_counter() - started
             stats.largest_batch = max(stats.largest_batch, len(batch))
             stats.retried_batches += int(retried)
+            writer.report_maybe()
             for op, (ok, value) in zip(batch, outcomes):
                 if not ok:
                     stats.failed_ops += 1
@@ -272,6 +279,28 @@ class GroupCommitWriter:
         self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._lanes = [_Lane(self, i) for i in range(lanes or _lanes_default())]
+        self.report_interval_s = float(settings.EVNET_OCPP_WRITER_REPORT_INTERVAL_S)
+        self._reported = WriterStats()
+        self._reported_at = self._loop.time()
+
+    def report_maybe(self) -> None:
+        """Every EVNET_OCPP_WRITER_REPORT_INTERVAL_S (0: never), one INFO line on how the writer kept up since the
+        last one: operations, batches and their size, time per batch, what is queued now, retries and failures.
+        The first sign of a database that no longer keeps up with the chargers is the time per batch and the
+        queue growing here, before chargers time out."""
+        now = self._loop.time()
+        if not self.report_interval_s or now - self._reported_at < self.report_interval_s:
+            return
+        delta = self.stats.since(self._reported)
+        seconds = now - self._reported_at
+        self._reported, self._reported_at = replace(self.stats), now
+        if not delta.batches:
+            return
+        logger.info(
+            "OCPP writer: %d operations in %d batches in %.0f s (%.1f per batch, largest %d), %.1f ms per batch, "
+            "%d queued, %d batches retried, %d operations failed", delta.ops, delta.batches, seconds,
+            delta.ops / delta.batches, self.stats.largest_batch, 1000 * delta.busy_s / delta.batches,
+            sum(len(lane.queue) for lane in self._lanes), delta.retried_batches, delta.failed_ops)
 
     @property
     def lanes(self) -> int:

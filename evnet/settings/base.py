@@ -229,6 +229,8 @@ EVNET_API_START_WAIT_S = env.float("EVNET_API_START_WAIT_S", default=5.0)
 # PostgreSQL, 1 elsewhere); the gathering window after the first queued operation.
 EVNET_OCPP_WRITER_LANES = env.int("EVNET_OCPP_WRITER_LANES", default=0)
 EVNET_OCPP_WRITER_MAX_DELAY_S = env.float("EVNET_OCPP_WRITER_MAX_DELAY_S", default=0.002)
+# One INFO line per process every so many seconds on how the OCPP writer keeps up (0: none).
+EVNET_OCPP_WRITER_REPORT_INTERVAL_S = env.float("EVNET_OCPP_WRITER_REPORT_INTERVAL_S", default=60)
 # How many OCPP connections of one process run their connect phase (channel layer + connection_open) at once.
 EVNET_OCPP_CONNECT_CONCURRENCY = env.int("EVNET_OCPP_CONNECT_CONCURRENCY", default=64)
 EVNET_PUBLIC_URL = env.str("EVNET_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -103,6 +103,32 @@ async def test_a_failing_operation_fails_alone_and_the_batch_commits(station, oc
     assert not await database_sync_to_async(ChargingSession.objects.exists)()
 
 
+async def test_the_writer_reports_how_it_kept_up_once_per_interval(station, ocpp_writer, caplog):
+    writer = writer_get()
+    writer.max_delay_s = 0.02
+    now = datetime.now(timezone.utc)
+    caplog.set_level("INFO", logger="apps.ocpp.writer")
+
+    def heartbeats(prefix: str, n: int) -> list:
+        return [writer.submit("log", station_id=station.pk, heartbeat=True, log=[OcppMessage(
+            station_id=station.pk, direction="in", message_type=2, action="Heartbeat", message_id=f"{prefix}{i}",
+            payload={}, created_at=now)]) for i in range(n)]
+
+    writer.report_interval_s = 3600
+    await asyncio.gather(*heartbeats("a", 3))
+    assert not [r for r in caplog.records if r.name == "apps.ocpp.writer"]  # not yet an interval
+    writer.report_interval_s = 0.001
+    writer._reported_at -= 1
+    await asyncio.gather(*heartbeats("b", 5))
+    reports = [r.getMessage() for r in caplog.records if r.name == "apps.ocpp.writer"]
+    # The first report counts everything since the writer started (8 operations), in batches of a few each.
+    assert len(reports) == 1 and reports[0].startswith("OCPP writer: 8 operations in ")
+    assert "0 batches retried, 0 operations failed" in reports[0]
+    writer.report_interval_s = 0
+    await asyncio.gather(*heartbeats("c", 2))
+    assert len([r for r in caplog.records if r.name == "apps.ocpp.writer"]) == 1
+
+
 async def test_stop_flushes_everything_queued(station, ocpp_writer):
     writer = writer_get()
     writer.max_delay_s = 30  # nothing would be written for thirty seconds, but a stop does not wait
