@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from apps.organizations.models import Membership
 from apps.users.models import IdTag
 
 from .models import ChargingStation, Connector, StationPermission
@@ -62,24 +61,36 @@ def station_permission_valid_q(*, at: datetime) -> Q:
     return (Q(valid_from__isnull=True) | Q(valid_from__lte=at)) & (Q(valid_until__isnull=True) | Q(valid_until__gt=at))
 
 
-def station_queryset_usable_by(*, user, at: datetime) -> QuerySet[ChargingStation]:
-    """Approved stations this person may charge at (the same rules as charging's id_tag_authorize): public
-    stations, stations of an organization they belong to or hold an active card of, and stations with a
-    StationPermission valid at `at` for them or one of their active cards. One query (subqueries inside)."""
-    if not user or not user.is_authenticated:
-        return ChargingStation.objects.none()
-    active_cards = IdTag.objects.filter(owner=user, status=IdTag.Status.ACTIVE)
-    permitted = StationPermission.objects.filter(
-        Q(user=user) | Q(id_tag__in=active_cards.values("pk")), station_permission_valid_q(at=at),
-    ).values("station_id")
-    return ChargingStation.objects.filter(registration_status=ChargingStation.RegistrationStatus.ACCEPTED).filter(
+def station_access_q(*, organization_ids, card_ids, at: datetime) -> Q:
+    """The one rule of who may charge at a station, as a filter on ChargingStation: charging's id_tag_authorize
+    asks it for one card, the driver's station search for all of a person's usable cards. A station qualifies when
+    it is approved and public; or organization-only and one of the cards is of its organization; or, whatever its
+    mode, a StationPermission in force at `at` names one of the cards or the person who owns one of them (so a
+    person's permission opens nothing while all their cards are blocked or expired). `organization_ids` and
+    `card_ids` are lists or subqueries."""
+    who = Q(id_tag_id__in=card_ids) | Q(user_id__in=IdTag.objects.filter(pk__in=card_ids).values("owner_id"))
+    permitted = StationPermission.objects.filter(who, station_permission_valid_q(at=at)).values("station_id")
+    return Q(registration_status=ChargingStation.RegistrationStatus.ACCEPTED) & (
         Q(access_mode=ChargingStation.AccessMode.PUBLIC)
-        | Q(access_mode=ChargingStation.AccessMode.ORGANIZATION,
-            site__organization_id__in=Membership.objects.filter(user=user).values("organization_id"))
-        | Q(access_mode=ChargingStation.AccessMode.ORGANIZATION,
-            site__organization_id__in=active_cards.values("organization_id"))
+        | Q(access_mode=ChargingStation.AccessMode.ORGANIZATION, site__organization_id__in=organization_ids)
         | Q(pk__in=permitted)
     )
+
+
+def id_tags_usable_by(*, user, at: datetime) -> QuerySet[IdTag]:
+    """A person's cards that a charger would accept at `at`: active and not expired."""
+    return IdTag.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at), owner=user,
+                                status=IdTag.Status.ACTIVE)
+
+
+def station_queryset_usable_by(*, user, at: datetime) -> QuerySet[ChargingStation]:
+    """Approved stations this person may charge at with one of their usable cards (station_access_q, the rule
+    charging's authorization applies to each card). One query (subqueries inside)."""
+    if not user or not user.is_authenticated:
+        return ChargingStation.objects.none()
+    cards = id_tags_usable_by(user=user, at=at)
+    return ChargingStation.objects.filter(station_access_q(
+        organization_ids=cards.values("organization_id"), card_ids=cards.values("pk"), at=at))
 
 
 def distance_km(*, lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -4,10 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
-
-from apps.stations.models import ChargingStation, StationPermission
-from apps.stations.selectors import station_permission_valid_q
+from apps.stations.models import ChargingStation
+from apps.stations.selectors import station_access_q
 from apps.users.models import IdTag, User
 
 from ..models import ChargingSession
@@ -33,13 +31,6 @@ class AuthorizationVerdict:
         return self.status == ACCEPTED
 
 
-def _permission_at(*, station: ChargingStation, id_tag: IdTag, at: datetime) -> bool:
-    who = Q(id_tag=id_tag)
-    if id_tag.owner_id:
-        who |= Q(user_id=id_tag.owner_id)
-    return StationPermission.objects.filter(who, station_permission_valid_q(at=at), station=station).exists()
-
-
 def id_tag_authorize(*, station: ChargingStation, uid: str, at: datetime) -> AuthorizationVerdict:
     """The card's verdict at `at`: unknown → Invalid; blocked → Blocked; past expires_at → Expired; not allowed by
     the station's access mode (its organization's cards, a StationPermission, or any card for public stations) →
@@ -57,16 +48,13 @@ def id_tag_authorize(*, station: ChargingStation, uid: str, at: datetime) -> Aut
         return AuthorizationVerdict(BLOCKED, reason="card blocked", **common)
     if id_tag.expires_at is not None and id_tag.expires_at <= at:
         return AuthorizationVerdict(EXPIRED, reason=f"card expired at {id_tag.expires_at.isoformat()}", **common)
-    mode = station.access_mode
-    if mode == ChargingStation.AccessMode.RESTRICTED:
-        allowed = _permission_at(station=station, id_tag=id_tag, at=at)
-    elif mode == ChargingStation.AccessMode.ORGANIZATION:
-        allowed = (id_tag.organization_id == station.site.organization_id
-                   or _permission_at(station=station, id_tag=id_tag, at=at))
-    else:
-        allowed = True
+    # The same rule as the driver's station search (one card here, all of a person's cards there).
+    allowed = station.access_mode == ChargingStation.AccessMode.PUBLIC or ChargingStation.objects.filter(
+        station_access_q(organization_ids=[id_tag.organization_id], card_ids=[id_tag.pk], at=at),
+        pk=station.pk).exists()
     if not allowed:
-        return AuthorizationVerdict(INVALID, reason=f"card not allowed at {station.ocpp_id} ({mode})", **common)
+        return AuthorizationVerdict(INVALID, reason=f"card not allowed at {station.ocpp_id} "
+                                                    f"({station.access_mode})", **common)
     elsewhere = ChargingSession.objects.filter(id_tag=id_tag, state=ChargingSession.State.ACTIVE).exclude(
         station=station).values_list("station__ocpp_id", flat=True).first()
     if elsewhere:
