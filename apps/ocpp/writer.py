@@ -252,19 +252,20 @@ class _Lane:
 
 
 def _lanes_default() -> int:
-    """EVNET_OCPP_WRITER_LANES, else 2 on PostgreSQL and 1 elsewhere (SQLite has one writer at a time anyway)."""
-    configured = settings.EVNET_OCPP_WRITER_LANES
-    if configured:
-        return max(1, int(configured))
-    return 2 if connection.vendor == "postgresql" else 1
+    """EVNET_OCPP_WRITER_LANES (1) on PostgreSQL; 1 elsewhere (SQLite has one writer at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return 1
+    return max(1, int(settings.EVNET_OCPP_WRITER_LANES or 1))
 
 
 class GroupCommitWriter:
     """One per event loop. `submit()` from the loop; results come back on the loop.
 
-    Lanes: on PostgreSQL the writer runs `lanes` batches at once, each on its own thread and connection, so one
-    batch's statements and COMMIT (fsync) overlap with the next batch's (bench/README.md: a single connection
-    spent most of its time waiting on the server, not computing). Operations are routed by station — every
+    Lanes: on PostgreSQL the writer can run `lanes` batches at once (EVNET_OCPP_WRITER_LANES), each on its own
+    thread and connection, so one batch's statements and COMMIT overlap with the next batch's. The default is one:
+    on the 2-core benchmark box, where the CPU and not the wait is the limit, two lanes per process made twice the
+    transactions of half the size and cost 10-30 % more CPU per message in both daphne and PostgreSQL below 2,000
+    msg/s, for no higher peak (bench/README.md, 2026-12-04 afternoon). Operations are routed by station — every
     operation of a station except "call" goes to lane station_id % lanes — so a station's meter values,
     status notifications and heartbeats are written in order by one connection and batches of different lanes
     touch different stations' rows. "call" operations (boot, authorize, start/stop transaction, connection

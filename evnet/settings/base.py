@@ -225,9 +225,9 @@ EVNET_OCPP_COMMAND_TIMEOUT_S = env.int("EVNET_OCPP_COMMAND_TIMEOUT_S", default=3
 # its StartTransaction (after that it answers 202 with a start request the app polls). Both hold a worker thread.
 EVNET_API_COMMAND_TIMEOUT_S = env.float("EVNET_API_COMMAND_TIMEOUT_S", default=10.0)
 EVNET_API_START_WAIT_S = env.float("EVNET_API_START_WAIT_S", default=5.0)
-# Group-commit writer (apps/ocpp/writer.py): lanes = batches in flight at once, each on its own connection (0: 2 on
-# PostgreSQL, 1 elsewhere); the gathering window after the first queued operation.
-EVNET_OCPP_WRITER_LANES = env.int("EVNET_OCPP_WRITER_LANES", default=0)
+# Group-commit writer (apps/ocpp/writer.py): lanes = batches in flight at once, each on its own connection
+# (PostgreSQL only; SQLite always 1); the gathering window after the first queued operation.
+EVNET_OCPP_WRITER_LANES = env.int("EVNET_OCPP_WRITER_LANES", default=1)
 EVNET_OCPP_WRITER_MAX_DELAY_S = env.float("EVNET_OCPP_WRITER_MAX_DELAY_S", default=0.002)
 # One INFO line per process every so many seconds on how the OCPP writer keeps up (0: none).
 EVNET_OCPP_WRITER_REPORT_INTERVAL_S = env.float("EVNET_OCPP_WRITER_REPORT_INTERVAL_S", default=60)

@@ -170,11 +170,13 @@ async def test_a_meter_values_answer_comes_only_after_its_rows_are_committed(sta
         assert logged == 1
 
 
-async def test_two_lanes_write_each_station_in_order_and_a_failure_stays_in_its_lane(twelve_stations, ocpp_writer):
+async def test_two_lanes_write_each_station_in_order_and_a_failure_stays_in_its_lane(twelve_stations, ocpp_writer,
+                                                                                     settings):
     """Lanes (PostgreSQL): batches of different stations commit on two connections at once; every station's
     meter values still advance its session in order; a failing "call" in lane 0 does not fail lane 1."""
     if connection.vendor != "postgresql":
         pytest.skip("lanes run on PostgreSQL (one writer connection on SQLite)")
+    settings.EVNET_OCPP_WRITER_LANES = 2  # one by default
     stations = twelve_stations
     writer = writer_get()
     assert writer.lanes == 2

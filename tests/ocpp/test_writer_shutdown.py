@@ -2,7 +2,7 @@
 production start it) holding a charger's MeterValues in a wide gathering window writes them before it exits.
 
 The server needs a database another process can see: a PostgreSQL database of its own next to the suite's when the
-suite runs on PostgreSQL (the production path, two writer lanes), else an SQLite file."""
+suite runs on PostgreSQL (the production path), else an SQLite file."""
 from __future__ import annotations
 
 import asyncio
