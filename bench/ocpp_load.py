@@ -422,8 +422,8 @@ VACUUMED_TABLES = ["stations_chargingstation", "stations_connector", "charging_c
 def database_vacuum(url: str) -> None:
     """VACUUM ANALYZE the tables a run rewrites, as autovacuum keeps them in production. Without it, on a server
     with autovacuum off (this machine's CI configuration), dead row versions pile up run after run: after a few
-    10,000-station runs the stations table held 91,000 dead rows for 10,000 live ones, every admission and boot
-    lookup walked them, and a reconnect herd of 10,000 known stations got 371 of them connected in 150 s."""
+    10,000-station runs the stations table held 91,000 dead rows for 10,000 live ones, which every admission and
+    boot lookup walks, so later runs would measure the bloat of earlier ones."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
