@@ -298,8 +298,8 @@ class GroupCommitWriter:
         if not delta.batches:
             return
         logger.info(
-            "OCPP writer: %d operations in %d batches in %.0f s (%.1f per batch, largest %d), %.1f ms per batch, "
-            "%d queued, %d batches retried, %d operations failed", delta.ops, delta.batches, seconds,
+            "OCPP writer: %d operations in %d batches in %.0f s (%.1f per batch; largest since start %d), "
+            "%.1f ms per batch, %d queued, %d batches retried, %d operations failed", delta.ops, delta.batches, seconds,
             delta.ops / delta.batches, self.stats.largest_batch, 1000 * delta.busy_s / delta.batches,
             sum(len(lane.queue) for lane in self._lanes), delta.retried_batches, delta.failed_ops)
 
