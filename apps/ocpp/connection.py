@@ -79,6 +79,15 @@ def _connect_slots() -> asyncio.Semaphore:
     return slots
 
 
+def client_gone(scope: dict) -> bool:
+    """Whether the charger behind this handshake has already hung up (the server, apps/ocpp/server.py, puts the
+    check in the scope; other servers and test communicators do not: then it is never known gone). In a reconnect
+    herd a charger that waited too long gives up and retries; admitting and opening its abandoned handshake would
+    only spend the time the live ones are waiting for."""
+    check = scope.get("evnet_client_gone")
+    return bool(check is not None and check())
+
+
 class CallError(Exception):
     def __init__(self, code: str, description: str = "", details: dict | None = None):
         super().__init__(description)
@@ -122,25 +131,37 @@ class OcppConnection:
 
     # --- connection ---------------------------------------------------------------------------------------------
 
-    async def open(self) -> None:
-        """Take over the station (every older socket of it closes, contract 1), record the connection, accept."""
+    async def open(self, gone: Callable[[], bool] = lambda: False) -> bool:
+        """Take over the station (every older socket of it closes, contract 1), record the connection, accept.
+        Returns False, having done nothing, if the charger hung up (`gone()`) while the handshake waited."""
         # A bounded number of connections talk to the channel layer at once: in a reconnect herd every concurrent
         # channel-layer call opens its own Redis connection (redis-py's pool grows per command in flight), and
         # 9,000 at once ended in Redis connect timeouts and "Too many connections" (bench/README.md); queued
         # here, handshakes wait in order instead of failing and being retried. The database write is not in the
         # bounded section: the writer batches any number of them into one UPDATE.
         async with _connect_slots():
+            if gone():
+                return False
             self.name = f"{await self.hub.ready()}/{uuid.uuid4().hex[:12]}"
             await self.hub.attach(self, reason="replaced by a new connection of the same station")
         try:
             await self.writer.run("open", ConnectionChange(self.station_id, self.name, _now()),
                                   station_id=self.station_id)
         except BaseException:
+            # Failed, or cancelled (daphne gave up on the handshake) while the write may still commit: undo it,
+            # or the station would show connected through a socket nobody holds. The close is a compare-and-set
+            # on this socket's name, queued behind the open.
+            try:
+                self.writer.submit("close", ConnectionChange(self.station_id, self.name), station_id=self.station_id,
+                                   wait=False)
+            except RuntimeError:  # the writer is stopping: the process is going away with its sockets
+                pass
             await self.hub.detach(self)
             raise
         await self._asgi_send({"type": "websocket.accept", "subprotocol": "ocpp1.6"})
         self._accepted = True
         logger.info("station %s connected (%s)", self.ocpp_id, self.name)
+        return True
 
     async def closed(self, code: int | None) -> None:
         """The socket is gone: leave the group, fail queued commands, mark the station offline if still ours."""
@@ -438,7 +459,8 @@ async def ocpp_application(scope: dict, receive: Callable[[], Awaitable[dict]],
         return
     connection = OcppConnection(scope, send)
     try:
-        await connection.open()
+        if not await connection.open(gone=lambda: client_gone(scope)):
+            return
     except Exception:  # noqa: BLE001 - refuse this handshake; the charger retries
         logger.exception("could not open the connection of %s", connection.ocpp_id)
         await send({"type": "websocket.close", "code": 1011})

@@ -28,9 +28,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pprint
 import resource
 import sys
 
+import autobahn.websocket.protocol as autobahn_websocket_protocol
+import txaio
 from autobahn.websocket.types import ConnectionDeny
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
@@ -109,6 +112,8 @@ class EvnetServer(Server):
     def create_application(self, protocol, scope):
         if scope.get("type") == "websocket":
             scope.setdefault("extensions", {})[DENIAL_EXTENSION] = {}
+            # apps.ocpp.connection.client_gone: lets admission skip a handshake whose client already hung up.
+            scope["evnet_client_gone"] = lambda: _transport_gone(protocol)
         return super().create_application(protocol, scope)
 
     def _flush_ocpp_writer(self):
@@ -116,6 +121,24 @@ class EvnetServer(Server):
 
         logger.info("flushing the OCPP group-commit writer before shutdown")
         return defer.Deferred.fromFuture(asyncio.ensure_future(writers_stop()))
+
+
+def _transport_gone(protocol) -> bool:
+    transport = getattr(protocol, "transport", None)
+    return transport is None or bool(getattr(transport, "disconnected", False)) \
+        or bool(getattr(transport, "disconnecting", False))
+
+
+def _pformat_when_debugging(obj, *args, **kwargs) -> str:
+    """autobahn's `pformat`, for its debug lines only. autobahn pretty-prints every new connection's settings for a
+    debug line (`WebSocketProtocol._connectionMade`) before the logger drops it, debug or not: a tenth of the event
+    loop in a reconnect herd of 10,000 chargers (bench/README.md). Formatted only when autobahn logs at debug."""
+    if txaio.get_global_log_level() in ("debug", "trace"):
+        return pprint.pformat(obj, *args, **kwargs)
+    return ""
+
+
+autobahn_websocket_protocol.pformat = _pformat_when_debugging
 
 
 class EvnetCommandLine(CommandLineInterface):

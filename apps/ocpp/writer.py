@@ -58,6 +58,9 @@ class Op:
     # Message-log rows committed with the operation: LOG_FIELDS tuples (or unsaved OcppMessage instances).
     log: list = field(default_factory=list)
     future: asyncio.Future | None = None
+    # A read whose result is all it does: skipped when its caller stopped waiting before the batch ran (a
+    # handshake daphne gave up on), so a herd of abandoned attempts costs the database nothing.
+    droppable: bool = False
 
 
 @dataclass
@@ -214,6 +217,9 @@ class _Lane:
                 except TimeoutError:
                     pass
             batch, self.queue = self.queue[: writer.max_batch], self.queue[writer.max_batch:]
+            batch = [op for op in batch if not (op.droppable and op.future is not None and op.future.cancelled())]
+            if not batch:
+                continue
             started = time.perf_counter()
             try:
                 outcomes, retried = await loop.run_in_executor(self.executor, _execute, batch)
@@ -317,13 +323,14 @@ class GroupCommitWriter:
         return self._lanes[(station_id or 0) % len(self._lanes)]
 
     def submit(self, kind: str, payload: Any = None, *, station_id: int | None = None, heartbeat: bool = False,
-               log: list | None = None, wait: bool = True) -> asyncio.Future | None:
+               log: list | None = None, wait: bool = True, droppable: bool = False) -> asyncio.Future | None:
         """Queue an operation. With wait (the default) returns a future resolved once it is committed (or
-        failed); without, nothing (used for the log of replies sent)."""
+        failed); without, nothing (used for the log of replies sent). A droppable operation (a read) is skipped if
+        its future is cancelled before its batch runs."""
         if self._stopping and all(lane.task is None for lane in self._lanes):
             raise RuntimeError("the OCPP writer is stopped")
         future = self._loop.create_future() if wait else None
-        op = Op(kind, payload, station_id, heartbeat, log or [], future)
+        op = Op(kind, payload, station_id, heartbeat, log or [], future, droppable)
         self._lane(op).add(op)
         return future
 

@@ -1,8 +1,6 @@
 """Writes for stations, connectors and permissions."""
 from __future__ import annotations
 
-import hmac
-
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 
@@ -70,17 +68,10 @@ def station_password_verifier(*, password_hash: str, password: str) -> str:
     return salted_hmac("evnet.station-password", f"{password_hash}\x00{password}", algorithm="sha256").hexdigest()
 
 
-def station_password_check(*, station: ChargingStation, password: str) -> bool:
-    """Whether `password` is the station's HTTP Basic password. Password hashing is deliberately slow (PBKDF2); a
-    charger reconnecting should not pay it again, on this process or another: after one slow check succeeds, the
-    station row keeps a keyed digest that later checks compare in constant time. A digest that does not match (a
-    wrong password, or SECRET_KEY rotated) falls back to the slow check."""
-    digest = station_password_verifier(password_hash=station.password_hash, password=password)
-    if station.password_verifier and hmac.compare_digest(station.password_verifier, digest):
-        return True
-    if not station.check_password(password):
-        return False
-    # Only for the hash that was checked: a password changed meanwhile keeps its own (empty) verifier.
-    ChargingStation.objects.filter(pk=station.pk, password_hash=station.password_hash).update(
-        password_verifier=digest)
-    return True
+def station_password_verifier_store(*, station_id: int, password_hash: str, password: str) -> None:
+    """Keep the verifier of a password that passed the slow check against `password_hash`. Password hashing is
+    deliberately slow (PBKDF2); a charger reconnecting should not pay it again, on this process or another: the
+    station row keeps a keyed digest that later checks compare in constant time (apps/ocpp/services/admission.py).
+    Only for the hash that was checked: a password changed meanwhile keeps its own (empty) verifier."""
+    ChargingStation.objects.filter(pk=station_id, password_hash=password_hash).update(
+        password_verifier=station_password_verifier(password_hash=password_hash, password=password))

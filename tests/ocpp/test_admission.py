@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 
-from apps.ocpp.services.admission import station_admit
+from apps.ocpp.services.admission import Admission, AdmissionRequest, PasswordCheckNeeded, password_check_slow, \
+    station_admit, stations_admit_known
 from apps.stations.models import ChargingStation
+from apps.stations.services import station_password_verifier_store
 from tests.factories import StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +77,46 @@ def test_a_rotated_secret_key_falls_back_to_the_slow_check_once(counted, setting
     assert CountingHasher.checks == 2
     assert _admit("long-random-authorization-key").ok
     assert CountingHasher.checks == 2
+
+
+def test_a_herd_is_decided_with_one_query(counted, django_assert_num_queries):
+    """A reconnect herd: one read for every attempt of the moment, each with its own answer."""
+    other = StationFactory(ocpp_id="PWD-2", site__organization__slug="elsewhere")
+    other.set_password("second-station-key")
+    other.save()
+    station_password_verifier_store(station_id=counted.pk, password_hash=counted.password_hash,
+                                    password="long-random-authorization-key")
+    requests = [
+        AdmissionRequest("pwd-1", None, ("PWD-1", "long-random-authorization-key")),  # verifier: admitted
+        AdmissionRequest("PWD-1", None, ("PWD-1", "guess")),  # no verifier for this one: the slow check decides
+        AdmissionRequest("PWD-2", None, ("PWD-2", "second-station-key")),  # first connection: slow check
+        AdmissionRequest("PWD-2", "tejo", ("PWD-2", "second-station-key")),  # another organization's path
+        AdmissionRequest("PWD-1", None, ("PWD-2", "long-random-authorization-key")),  # someone else's user
+        AdmissionRequest("PWD-1", None, None),
+        AdmissionRequest("NOBODY", None, ("NOBODY", "x")),
+        AdmissionRequest("NOBODY", "tejo", ("NOBODY", "x")),  # unknown on an organization path: decided apart
+        AdmissionRequest("bad/id", None, ("bad/id", "x")),
+    ]
+    with django_assert_num_queries(1):
+        decided = stations_admit_known(requests=requests)
+    admitted, guess, first, foreign_org, foreign_user, anonymous, unknown, unknown_on_path, malformed = decided
+    assert admitted == Admission(True, station_id=counted.pk, ocpp_id="PWD-1",
+                                 registration_status=counted.registration_status, max_power_w=counted.max_power_w)
+    assert isinstance(guess, PasswordCheckNeeded) and not password_check_slow(check=guess).ok
+    assert isinstance(first, PasswordCheckNeeded) and password_check_slow(check=first).station_id == other.pk
+    assert CountingHasher.checks == 2
+    assert (foreign_org.ok, foreign_org.status) == (False, 401)
+    assert (foreign_user.ok, foreign_user.status) == (False, 401)
+    assert (anonymous.ok, anonymous.status) == (False, 401)
+    assert (unknown.ok, unknown.status) == (False, 401)
+    assert unknown_on_path is None
+    assert (malformed.ok, malformed.status) == (False, 400)
+
+
+def test_the_batched_read_writes_nothing(counted):
+    (decided,) = stations_admit_known(requests=[AdmissionRequest("PWD-1", None,
+                                                                 ("PWD-1", "long-random-authorization-key"))])
+    assert isinstance(decided, PasswordCheckNeeded)
+    assert password_check_slow(check=decided).ok
+    # The verifier is the caller's to store (the writer does, in a later batch): the read stored nothing.
+    assert ChargingStation.objects.get(pk=counted.pk).password_verifier == ""

@@ -11,7 +11,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
+from apps.ocpp.connection import OcppConnection
+from apps.ocpp.hub import hub_get
 from apps.ocpp.models import OcppMessage
+from apps.ocpp.services.admission import station_admit
+from apps.ocpp.writer import writer_get
 from apps.stations.models import ChargingStation, Connector, StationStatusEvent
 from apps.stations.selectors import station_group_name
 from evnet.asgi import application
@@ -130,6 +134,62 @@ async def test_unknown_station_is_refused_when_the_organization_does_not_accept_
     start, _ = await _deny_answer("/ocpp/closed-org/NEWCP-8", [basic("NEWCP-8")])
     assert start["status"] == 401
     assert not await database_sync_to_async(ChargingStation.objects.filter(ocpp_id="NEWCP-8").exists)()
+
+
+def _handshake_scope(station, gone) -> dict:
+    path = f"/ocpp/{station.ocpp_id}"
+    return {"type": "websocket", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "headers": [basic(station.ocpp_id)], "subprotocols": ["ocpp1.6"], "client": ["127.0.0.1", 5000],
+            "server": ["127.0.0.1", 8000], "extensions": {"websocket.http.response": {}}, "evnet_client_gone": gone}
+
+
+async def test_a_handshake_whose_charger_hung_up_costs_nothing(station, ocpp_writer):
+    """A reconnect herd: chargers that gave up waiting are not admitted (no database read), not opened."""
+    communicator = ApplicationCommunicator(application, _handshake_scope(station, lambda: True))
+    await communicator.send_input({"type": "websocket.connect"})
+    await communicator.wait(timeout=5)
+    assert await communicator.receive_nothing(timeout=0.1)
+    assert writer_get().stats.ops == 0
+    refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    assert not refreshed.is_connected
+
+
+async def test_a_charger_that_hangs_up_after_admission_is_not_opened(station, ocpp_writer):
+    answers = iter([False])  # still there for admission, gone when its connection would open
+    communicator = ApplicationCommunicator(application, _handshake_scope(station, lambda: next(answers, True)))
+    await communicator.send_input({"type": "websocket.connect"})
+    await communicator.wait(timeout=5)
+    assert await communicator.receive_nothing(timeout=0.1)
+    await writer_get().flush()
+    refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    assert not refreshed.is_connected and refreshed.ocpp_channel == ""
+    assert station.ocpp_id not in hub_get().connections
+
+
+async def test_a_handshake_cancelled_while_its_connection_is_recorded_leaves_no_ghost(station, ocpp_writer,
+                                                                                    settings):
+    """daphne cancels a handshake it gave up on; the connection row it had queued must not stay 'connected'."""
+    settings.EVNET_OCPP_WRITER_MAX_DELAY_S = 0.5  # the open write waits in the writer's queue: cancel it there
+    admission = await database_sync_to_async(station_admit)(
+        ocpp_id=station.ocpp_id, organization_slug=None, credentials=(station.ocpp_id, PASSWORD))
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    connection = OcppConnection({"evnet_station": admission}, send)
+    opening = asyncio.create_task(connection.open())
+    writer = writer_get()
+    while not any(op.kind == "open" for lane in writer._lanes for op in lane.queue):
+        await asyncio.sleep(0.01)
+    opening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    await writer.flush()
+    refreshed = await database_sync_to_async(ChargingStation.objects.get)(pk=station.pk)
+    assert not refreshed.is_connected and refreshed.ocpp_channel == ""
+    assert sent == []  # never accepted
+    assert station.ocpp_id not in hub_get().connections
 
 
 async def test_second_connection_replaces_the_first_without_a_ghost(station, ocpp_writer):

@@ -18,8 +18,10 @@ from apps.charging.models import ChargingSession
 from apps.stations.live import BootReport, ConnectionChange, StatusReport, station_diagnostics_status_record, \
     station_firmware_status_record, stations_boot_record, stations_connection_close, stations_connection_open
 from apps.stations.models import ChargingStation
+from apps.stations.services import station_password_verifier_store
 
 from .. import writer
+from .admission import AdmissionRequest, PasswordCheckNeeded, stations_admit_known
 from .funds import prepaid_funds_problem
 
 logger = logging.getLogger("apps.ocpp")
@@ -173,6 +175,19 @@ def data_transfer(*, station_id: int, payload: dict, at: datetime) -> dict:
 @writer.handler("call")
 def _run_calls(payloads: list[tuple]) -> list:
     return [fn(**kwargs) for fn, kwargs in payloads]
+
+
+@writer.handler("admit")
+def _run_admissions(requests: list[AdmissionRequest]) -> list:
+    return stations_admit_known(requests=requests)
+
+
+@writer.handler("password_verified")
+def _run_password_verified(checks: list[PasswordCheckNeeded]) -> list:
+    for check in checks:
+        station_password_verifier_store(station_id=check.admission.station_id, password_hash=check.password_hash,
+                                        password=check.password)
+    return [None] * len(checks)
 
 
 @writer.handler("open")
