@@ -18,6 +18,8 @@ What it does (issue 4 "Speed"; figures and the reading of them in bench/README.m
    b. connections: more chargers connect (ramped at `--ramp` per second) until `--stations` are connected and
       booted, every one sends a Heartbeat (spread over `--heartbeat-spread` seconds), and after `--hold-seconds`
       the script counts the sockets still open and sends a second round of heartbeats.
+With `--floor`, first the floor (`daphne bench.floor_asgi:application`: a bare ASGI app that parses each frame
+with ujson and answers from memory) goes through the same steps: what daphne, Twisted and autobahn alone cost here.
 3. Optionally (`--profile`) samples the evnet daphne with py-spy during the step at `--profile-rate` and prints
    where the time goes.
 Ends with one `bench:` line per figure. Only loopback addresses; it stops by itself.
@@ -467,6 +469,8 @@ def main() -> None:
                         help="server processes sharing one listening socket (daphne --fd), for both servers")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-evnet", action="store_true")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run bench/floor_asgi.py (bare ASGI under daphne, json only: the ceiling of daphne)")
     parser.add_argument("--profile", action="store_true", help="py-spy the evnet daphne at --profile-rate")
     parser.add_argument("--profile-rate", type=int, default=TARGET_RATE)
     args = parser.parse_args()
@@ -490,6 +494,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; output in {out_dir}",
           flush=True)
     results = {}
+    if args.floor:
+        results["floor"] = run_floor(env, args, out_dir)
     if not args.skip_baseline:
         results["baseline"] = run_baseline(env, args, out_dir)
     if not args.skip_evnet:
@@ -568,6 +574,11 @@ def run_server(command: list[str], env: dict, args, out_dir: Path, label: str) -
 def run_baseline(env: dict, args, out_dir: Path) -> dict:
     return run_server([sys.executable, "-m", "daphne", "--websocket_timeout", "-1", "bench.baseline_asgi:application"],
                       {**env, "DJANGO_SETTINGS_MODULE": ""}, args, out_dir, "baseline")
+
+
+def run_floor(env: dict, args, out_dir: Path) -> dict:
+    return run_server([sys.executable, "-m", "daphne", "--websocket_timeout", "-1", "bench.floor_asgi:application"],
+                      {**env, "DJANGO_SETTINGS_MODULE": ""}, args, out_dir, "floor")
 
 
 def run_evnet(env: dict, args, out_dir: Path) -> dict:
