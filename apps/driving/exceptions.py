@@ -24,7 +24,7 @@ class CardNotFound(DomainError):
 
 
 class NoUsableCard(DomainError):
-    """You have no active card to charge with."""
+    """You have no card that can charge now (active and not expired)."""
 
     code = "no_card"
     http_status = 409

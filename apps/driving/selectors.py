@@ -11,7 +11,7 @@ from apps.rating.exceptions import RatingError
 from apps.rating.models import SessionPrice
 from apps.rating.selectors import session_cost_running
 from apps.stations.models import ChargingStation
-from apps.stations.selectors import ConnectorLive, station_queryset_usable_by
+from apps.stations.selectors import ConnectorLive, id_tags_usable_by, station_queryset_usable_by
 from apps.tariffs.exceptions import TariffError
 from apps.users.models import IdTag
 
@@ -25,11 +25,17 @@ SOC = "SoC"
 POWER = "Power.Active.Import"
 
 
-def driver_price_group(*, user) -> str:
-    """The price group of the driver's first active card ("public" without one)."""
-    group = (IdTag.objects.filter(owner=user, status=IdTag.Status.ACTIVE).order_by("created_at", "pk")
-             .values_list("user_group", flat=True).first())
-    return group or "public"
+def driver_default_card(*, user, at: datetime) -> IdTag | None:
+    """The card a driver charges with when they name none: their oldest card a charger would accept at `at`
+    (active and not expired: `id_tags_usable_by`, the rule of charging's authorization)."""
+    return id_tags_usable_by(user=user, at=at).select_related("organization").order_by("created_at", "pk").first()
+
+
+def driver_price_group(*, user, at: datetime | None = None) -> str:
+    """The price group of the driver's default card ("public" without one): the prices a start without a card
+    choice would be rated at."""
+    card = driver_default_card(user=user, at=at or timezone.now()) if user and user.is_authenticated else None
+    return (card.user_group if card is not None else "") or "public"
 
 
 def station_get_for_driver(*, user, station_id, at: datetime | None = None) -> ChargingStation:

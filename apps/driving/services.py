@@ -18,28 +18,28 @@ from apps.users.models import IdTag
 from .exceptions import (CardNotFound, ChargeRefused, ChargerRejected, ConnectorBusy, ConnectorNotFound, FundsProblem,
                          NoUsableCard, SessionNotActive)
 from .models import RemoteStart
-from .selectors import remote_start_resolve, session_get_for_driver, station_get_for_driver
+from .selectors import driver_default_card, remote_start_resolve, session_get_for_driver, station_get_for_driver
 
 POLL_S = 0.1
 
 
-def _card_for(*, user, card_id) -> IdTag:
-    cards = IdTag.objects.filter(owner=user).select_related("organization")
+def _card_for(*, user, card_id, at) -> IdTag:
     if card_id is not None:
-        card = cards.filter(pk=card_id).first()
+        card = IdTag.objects.filter(owner=user).select_related("organization").filter(pk=card_id).first()
         if card is None:
             raise CardNotFound(f"There is no card #{card_id} of yours.")
         return card
-    card = cards.filter(status=IdTag.Status.ACTIVE).order_by("created_at", "pk").first()
+    card = driver_default_card(user=user, at=at)
     if card is None:
-        raise NoUsableCard("You have no active card: ask your organization for one.")
+        raise NoUsableCard("You have no card that can charge now (active and not expired): ask your organization "
+                           "for one.")
     return card
 
 
 def charge_start(*, user, station_id: int, connector_id: int, card_id: int | None = None,
                  wait_s: float | None = None) -> RemoteStart:
-    """Ask the charger to start charging on `connector_id` with the driver's card (their first active card by
-    default) and wait up to `wait_s` seconds (EVNET_API_START_WAIT_S) for its StartTransaction. Checks first,
+    """Ask the charger to start charging on `connector_id` with the driver's card (by default their oldest card
+    that can charge now: `driver_default_card`) and wait up to `wait_s` seconds (EVNET_API_START_WAIT_S) for its StartTransaction. Checks first,
     sending nothing when one fails: the station is one they may use (StationNotFound), the connector exists, is
     neither faulted nor unavailable and is free (ConnectorBusy), the card is theirs (CardNotFound) and accepted here now (ChargeRefused, with the reason), the prepaid
     funds suffice (FundsProblem), the station is online (StationOffline). The charger's Rejected is
@@ -53,7 +53,7 @@ def charge_start(*, user, station_id: int, connector_id: int, card_id: int | Non
     if connector.status in (Connector.Status.FAULTED, Connector.Status.UNAVAILABLE):
         raise ConnectorBusy(f"Connector {connector_id} of station #{station.pk} is {connector.status.lower()}: "
                             f"choose another one.", extra={"status": connector.status})
-    card = _card_for(user=user, card_id=card_id)
+    card = _card_for(user=user, card_id=card_id, at=now)
     verdict = id_tag_authorize(station=station, uid=card.uid, at=now)
     if not verdict.accepted:
         raise ChargeRefused(f"Card {card.uid} cannot charge here now: {verdict.status} ({verdict.reason}).",

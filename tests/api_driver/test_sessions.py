@@ -313,3 +313,24 @@ async def test_stream_refuses_strangers_and_other_drivers(world, ocpp_writer):  
     first = await stream.receive_json_from(timeout=10)
     assert first["session"]["id"] == session.pk and first["session"]["state"] == "active"
     await stream.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_start_without_a_card_choice_uses_a_card_that_can_charge_now(world, ana_api):
+    """Ana's oldest card has expired: a start without card_id must not pick it (the charger would answer Expired)
+    while a newer card of hers is valid; with only expired cards she is told she has none that can charge."""
+    _fund(world)
+    world["card"].expires_at = datetime.now(timezone.utc) - timedelta(days=1)
+    world["card"].save()
+    world["public"].is_connected = False  # the checks run, then the start stops at "offline": nothing is sent
+    world["public"].save()
+    post = lambda: ana_api.post("/api/v1/sessions/", {"station_id": world["public"].pk,  # noqa: E731
+                                                      "connector_id": 1}, format="json")
+    response = post()
+    assert response.status_code == 409 and response.json()["error"]["code"] == "no_card"
+    assert "active and not expired" in response.json()["error"]["message"]
+    IdTagFactory(organization=world["fleet"], owner=world["ana"], uid="ANA00003")
+    response = post()
+    # The newer card passed authorization and the funds check: only the offline station stopped the start.
+    assert response.status_code == 409 and response.json()["error"]["code"] == "station_offline"
+    assert CommandRecord.objects.count() == 0 and RemoteStart.objects.count() == 0

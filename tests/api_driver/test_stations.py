@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from apps.stations.models import StationPermission
-from tests.factories import ConnectorFactory, SiteFactory, StationFactory
+from tests.factories import ConnectorFactory, IdTagFactory, SiteFactory, StationFactory
 from tests.pricing.factories import figure2_station
 from tests.rating.conftest import tariff_publish
 
@@ -79,6 +80,27 @@ def test_prices_use_the_price_group_of_the_drivers_card(world, ana_api):
 
     prices = ana_api.get(f"/api/v1/stations/{world['public'].pk}/").json()["prices"]
 
+    assert prices["user_group"] == "resident"
+    assert {h["energy_per_kwh"]["amount"] for h in prices["hours"]} == {"0.1230"}
+
+
+def test_prices_ignore_the_price_group_of_an_expired_card(world, ana_api):
+    """The price group shown is that of the card a start would use: an expired card's group is not Ana's price."""
+    resident = dict(world["version"].ocpi, id="LX-RESIDENT-2",
+                    elements=[{"price_components": [{"type": "ENERGY", "price": "0.10", "step_size": 1}]}])
+    version = tariff_publish(organization=world["operator"], site=world["site"], ocpi=resident, name="Residents")
+    from apps.tariffs.services import tariff_assign
+
+    tariff_assign(tariff=version.tariff, station=world["public"], user_group="resident")
+    world["card"].user_group = "resident"
+    world["card"].expires_at = timezone.now() - timedelta(hours=1)
+    world["card"].save()
+
+    prices = ana_api.get(f"/api/v1/stations/{world['public'].pk}/").json()["prices"]
+    assert prices["user_group"] == "public"
+
+    IdTagFactory(organization=world["fleet"], owner=world["ana"], uid="ANA00004", user_group="resident")
+    prices = ana_api.get(f"/api/v1/stations/{world['public'].pk}/").json()["prices"]
     assert prices["user_group"] == "resident"
     assert {h["energy_per_kwh"]["amount"] for h in prices["hours"]} == {"0.1230"}
 

@@ -98,7 +98,7 @@ class StationSearchQuery:
 def stations_payload(*, stations, distances: dict[int, float], user, now) -> list[dict]:
     """The JSON of a page of stations: live status from the rows, prices for the caller's price group computed
     once per distinct tariff situation (station_prices_many) and serialized once per distinct result."""
-    prices = station_prices_many(stations=stations, user_group=driver_price_group(user=user), now=now)
+    prices = station_prices_many(stations=stations, user_group=driver_price_group(user=user, at=now), now=now)
     rendered: dict[int, dict | None] = {}
     out = []
     for station in stations:
