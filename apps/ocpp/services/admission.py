@@ -13,7 +13,7 @@ import base64
 import binascii
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
@@ -68,7 +68,7 @@ class AdmissionRequest:
 
     ocpp_id: str
     organization_slug: str | None
-    credentials: tuple[str, str] | None
+    credentials: tuple[str, str] | None = field(repr=False)  # never in a log line
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ class PasswordCheckNeeded:
     if it passes."""
 
     admission: Admission
-    password_hash: str
-    password: str
+    password_hash: str = field(repr=False)
+    password: str = field(repr=False)
 
 
 _KNOWN_FIELDS = ("pk", "ocpp_id", "registration_status", "max_power_w", "password_hash", "password_verifier",
