@@ -1,11 +1,14 @@
 """One rule of who may charge where (apps.stations.selectors.station_access_q): apart from public stations, which
-everybody sees, the stations a driver's search shows are exactly those where the charger accepts the driver's card."""
+everybody sees, the stations a driver's search shows are exactly those where the charger accepts the driver's card;
+and the local authorization list a station is sent for offline use says of each card what the charger would hear
+online, and holds every card it would accept at a station that is not public."""
 from datetime import datetime, timedelta, timezone
 from itertools import product
 
 import pytest
 
 from apps.charging.services.authorization import ACCEPTED, id_tag_authorize
+from apps.operations.services.station_commands import station_local_list_entries
 from apps.organizations.models import Membership
 from apps.stations.models import ChargingStation, StationPermission
 from apps.stations.selectors import station_queryset_usable_by
@@ -44,8 +47,17 @@ def test_search_shows_exactly_the_stations_where_the_drivers_card_is_accepted():
 
     accepted_somewhere = 0
     for mode, card_kind, permission, driver, card, station in cases:
-        accepted = id_tag_authorize(station=station, uid=card.uid, at=NOW).status == ACCEPTED
+        verdict = id_tag_authorize(station=station, uid=card.uid, at=NOW).status
+        accepted = verdict == ACCEPTED
         shown = station_queryset_usable_by(user=driver, at=NOW).filter(pk=station.pk).exists()
+        listed = station_local_list_entries(station=station, at=NOW).get(card.uid)
+        if listed is not None:
+            # Offline, the charger must answer what it would hear online.
+            assert listed["status"] == verdict, (mode, card_kind, permission, listed, verdict)
+        if accepted and mode != ChargingStation.AccessMode.PUBLIC:
+            # A card accepted online at a station that is not public is on its list (public stations accept
+            # unknown cards online; offline that is the charger's AllowOfflineTxForUnknownId).
+            assert listed is not None, (mode, card_kind, permission)
         if mode == ChargingStation.AccessMode.PUBLIC:
             # Public stations are shown to everybody, also to a driver whose only card is blocked or expired.
             assert shown and accepted == (card_kind in ("own_org", "other_org")), (mode, card_kind, permission)
