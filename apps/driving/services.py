@@ -25,7 +25,7 @@ POLL_S = 0.1
 
 def _card_for(*, user, card_id, at) -> IdTag:
     if card_id is not None:
-        card = IdTag.objects.filter(owner=user).select_related("organization").filter(pk=card_id).first()
+        card = IdTag.objects.filter(owner=user, pk=card_id).select_related("organization").first()
         if card is None:
             raise CardNotFound(f"There is no card #{card_id} of yours.")
         return card
@@ -39,8 +39,8 @@ def _card_for(*, user, card_id, at) -> IdTag:
 def charge_start(*, user, station_id: int, connector_id: int, card_id: int | None = None,
                  wait_s: float | None = None) -> RemoteStart:
     """Ask the charger to start charging on `connector_id` with the driver's card (by default their oldest card
-    that can charge now: `driver_default_card`) and wait up to `wait_s` seconds (EVNET_API_START_WAIT_S) for its StartTransaction. Checks first,
-    sending nothing when one fails: the station is one they may use (StationNotFound), the connector exists, is
+    that can charge now: `driver_default_card`) and wait up to `wait_s` seconds (EVNET_API_START_WAIT_S) for its
+    StartTransaction. Checks first, sending nothing when one fails: the station is one they may use (StationNotFound), the connector exists, is
     neither faulted nor unavailable and is free (ConnectorBusy), the card is theirs (CardNotFound) and accepted here now (ChargeRefused, with the reason), the prepaid
     funds suffice (FundsProblem), the station is online (StationOffline). The charger's Rejected is
     ChargerRejected; no answer is CommandTimeout. The returned request is STARTED with its session, or ACCEPTED

@@ -68,13 +68,18 @@ def test_prices_now_and_for_24_local_hours_follow_the_time_of_use_tariff(world, 
         assert hour["time_per_hour"] == {"amount": "0.0000", "currency": "EUR"}
 
 
-def test_prices_use_the_price_group_of_the_drivers_card(world, ana_api):
-    resident = dict(world["version"].ocpi, id="LX-RESIDENT",
-                    elements=[{"price_components": [{"type": "ENERGY", "price": "0.10", "step_size": 1}]}])
-    version = tariff_publish(organization=world["operator"], site=world["site"], ocpi=resident, name="Residents")
+def _residents_tariff(world, *, tariff_id: str) -> None:
+    """A 0.10/kWh tariff (0.1230 incl. VAT) for price group "resident" at the public station."""
     from apps.tariffs.services import tariff_assign
 
+    resident = dict(world["version"].ocpi, id=tariff_id,
+                    elements=[{"price_components": [{"type": "ENERGY", "price": "0.10", "step_size": 1}]}])
+    version = tariff_publish(organization=world["operator"], site=world["site"], ocpi=resident, name="Residents")
     tariff_assign(tariff=version.tariff, station=world["public"], user_group="resident")
+
+
+def test_prices_use_the_price_group_of_the_drivers_card(world, ana_api):
+    _residents_tariff(world, tariff_id="LX-RESIDENT")
     world["card"].user_group = "resident"
     world["card"].save()
 
@@ -86,12 +91,7 @@ def test_prices_use_the_price_group_of_the_drivers_card(world, ana_api):
 
 def test_prices_ignore_the_price_group_of_an_expired_card(world, ana_api):
     """The price group shown is that of the card a start would use: an expired card's group is not Ana's price."""
-    resident = dict(world["version"].ocpi, id="LX-RESIDENT-2",
-                    elements=[{"price_components": [{"type": "ENERGY", "price": "0.10", "step_size": 1}]}])
-    version = tariff_publish(organization=world["operator"], site=world["site"], ocpi=resident, name="Residents")
-    from apps.tariffs.services import tariff_assign
-
-    tariff_assign(tariff=version.tariff, station=world["public"], user_group="resident")
+    _residents_tariff(world, tariff_id="LX-RESIDENT-2")
     world["card"].user_group = "resident"
     world["card"].expires_at = timezone.now() - timedelta(hours=1)
     world["card"].save()

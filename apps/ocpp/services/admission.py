@@ -115,16 +115,14 @@ def stations_admit_known(*, requests: list[AdmissionRequest]) -> list[Admission 
     - PasswordCheckNeeded: a known station whose password must pass the slow hash check first;
     - None: no such station, on an organization's path: `station_admit` decides (it may create it Pending).
     Reads only; the slow check and the verifier it earns are the caller's (`password_check_slow`)."""
-    lowered = set()
-    for request in requests:
-        if _valid_identity(request.ocpp_id):
-            lowered.add(request.ocpp_id.lower())
+    valid = {request.ocpp_id for request in requests if _valid_identity(request.ocpp_id)}
+    lowered = {ocpp_id.lower() for ocpp_id in valid}
     # LOWER(ocpp_id) IN (...) uses the unique index on LOWER(ocpp_id); ocpp_id__iexact (UPPER = UPPER) cannot.
     rows = {row["ocpp_id"].lower(): row for row in ChargingStation.objects.alias(
         ocpp_id_lower=Lower("ocpp_id")).filter(ocpp_id_lower__in=lowered).order_by().values(*_KNOWN_FIELDS)} \
         if lowered else {}
     return [_known_station_decide(request, rows.get(request.ocpp_id.lower()))
-            if _valid_identity(request.ocpp_id) else _malformed(request.ocpp_id) for request in requests]
+            if request.ocpp_id in valid else _malformed(request.ocpp_id) for request in requests]
 
 
 def _valid_identity(ocpp_id: str) -> bool:
